@@ -1,0 +1,97 @@
+package dev.agentconfig;
+
+import java.time.Duration;
+
+import dev.agentconfig.api.HttpGuard;
+import dev.agentconfig.audit.AuditTrail;
+import dev.agentconfig.config.Settings;
+import dev.agentconfig.crypto.FieldCipher;
+import dev.agentconfig.crypto.Secrets;
+import dev.agentconfig.db.Database;
+import dev.agentconfig.failure.FailureClass;
+import dev.agentconfig.failure.FailureClassifier;
+import dev.agentconfig.failure.RetryTransient;
+import dev.agentconfig.inbox.InboxSteps;
+import dev.agentconfig.save.IdempotencyKeys;
+import dev.agentconfig.save.KeepFailures;
+import dev.agentconfig.save.SaveSteps;
+import dev.agentconfig.save.VersionClock;
+import dev.agentconfig.store.LocalStore;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.Registry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every bean the routes use, declared in one place and bound by the name the YAML refers to.
+ * The same wiring runs in production (Application) and in tests (CamelMainTestSupport).
+ */
+public class AppConfiguration implements CamelConfiguration {
+    private static final Logger LOG = LoggerFactory.getLogger(AppConfiguration.class);
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        Settings settings = Settings.from(context);
+        Registry registry = context.getRegistry();
+        registry.bind("settings", settings);
+
+        FieldCipher cipher = new FieldCipher(Secrets.encryptionKey(settings));
+        Secrets.Generated serviceToken = Secrets.serviceToken(settings);
+
+        Database database = new Database(settings);
+        // the pool and embedded server stop with the context, after the routes
+        context.addService(database, true, true);
+        registry.bind("database", database);
+        registry.bind("dataSource", database.dataSource());
+        database.ensureMigrated();
+
+        FailureClassifier classifier = new FailureClassifier();
+        registry.bind("failureClassifier", classifier);
+        registry.bind("retryTransient", new RetryTransient(classifier, settings.saveRetryAttempts()));
+        registry.bind("profileBreaker", breaker("user_profiles", settings, classifier));
+        registry.bind("settingsBreaker", breaker("user_settings", settings, classifier));
+
+        LocalStore localStore = new LocalStore(settings.localStoreDir());
+        registry.bind("localStore", localStore);
+
+        AuditTrail audit = new AuditTrail(database.dataSource(), 10_000);
+        context.addService(audit, true, true);
+        registry.bind("auditTrail", audit);
+
+        registry.bind("fieldCipher", cipher);
+        registry.bind("saveSteps", new SaveSteps(cipher, new VersionClock(), new IdempotencyKeys(10_000), classifier,
+                localStore, audit));
+        registry.bind("keepFailures", new KeepFailures());
+        registry.bind("inboxSteps", new InboxSteps(settings.inboxDir()));
+        registry.bind("httpGuard", new HttpGuard(serviceToken.value(), settings.maxBodyBytes()));
+
+        context.addStartupListener((ctx, alreadyStarted) -> {
+            if (!alreadyStarted) {
+                StartBanner.print(settings, serviceToken);
+            }
+        });
+        LOG.info("agent-config-sync configured: data dir {}, {} database, transport {}", settings.dataDir(),
+                settings.embeddedDatabase() ? "embedded" : "external", settings.transport());
+    }
+
+    /** One breaker per target. Only transient failures count: bad data must not open it. */
+    static CircuitBreaker breaker(String name, Settings settings, FailureClassifier classifier) {
+        CircuitBreakerConfig config = CircuitBreakerConfig.custom()
+                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                .slidingWindowSize(settings.breakerWindow())
+                .minimumNumberOfCalls(settings.breakerMinimumCalls())
+                .failureRateThreshold(settings.breakerFailureRate())
+                .waitDurationInOpenState(settings.breakerOpenWait())
+                .permittedNumberOfCallsInHalfOpenState(1)
+                .automaticTransitionFromOpenToHalfOpenEnabled(false)
+                .slowCallDurationThreshold(Duration.ofMillis(Math.max(1000,
+                        settings.dbStatementTimeout().toMillis())))
+                .recordException(e -> classifier.classify(e).failureClass() == FailureClass.TRANSIENT)
+                .writableStackTraceEnabled(false)
+                .build();
+        return CircuitBreaker.of(name, config);
+    }
+}

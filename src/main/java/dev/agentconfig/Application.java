@@ -1,0 +1,23 @@
+package dev.agentconfig;
+
+import org.apache.camel.main.Main;
+
+/** Starts the service: {@code java -jar target/agent-config-sync.jar}. */
+public final class Application {
+    private Application() {
+    }
+
+    public static void main(String[] args) {
+        Main main = new Main();
+        main.configure().addConfiguration(AppConfiguration.class);
+        int code;
+        try {
+            code = main.run(args);
+        } catch (Exception e) {
+            System.err.println("agent-config-sync failed to start: " + e.getMessage());
+            code = 1;
+        }
+        // the embedded PostgreSQL and the pool run non-daemon threads: leave deliberately
+        System.exit(code);
+    }
+}

@@ -1,0 +1,141 @@
+package dev.agentconfig.api;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+
+import dev.agentconfig.json.Json;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The HTTP front door's checks and answers: who is calling, what they sent, and how every
+ * answer (success or problem+json) leaves the service. Internal headers never leak out.
+ */
+public final class HttpGuard {
+    private static final Logger LOG = LoggerFactory.getLogger(HttpGuard.class);
+    public static final String REQUEST_ID = "X-Request-Id";
+    public static final String CALLER_PROPERTY = "agentconfig.caller";
+
+    private final byte[] serviceToken;
+    private final int maxBodyBytes;
+
+    public HttpGuard(String serviceToken, int maxBodyBytes) {
+        this.serviceToken = serviceToken.getBytes(StandardCharsets.UTF_8);
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    /** Accepts the caller's X-Request-Id when it is sane, otherwise makes one. */
+    public void begin(Exchange exchange) {
+        String id = exchange.getMessage().getHeader(REQUEST_ID, String.class);
+        if (id == null || !id.matches("[A-Za-z0-9._:-]{1,64}")) {
+            id = UUID.randomUUID().toString();
+        }
+        exchange.setProperty(REQUEST_ID, id);
+        MDC.put("requestId", id);
+    }
+
+    /** Bearer service token. */
+    public void authenticate(Exchange exchange) {
+        String header = exchange.getMessage().getHeader("Authorization", String.class);
+        if (header == null || header.isBlank()) {
+            throw Problem.unauthorized("send Authorization: Bearer <token>");
+        }
+        if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
+            throw Problem.unauthorized("the Authorization header must be 'Bearer <token>'");
+        }
+        byte[] presented = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
+        if (!MessageDigest.isEqual(presented, serviceToken)) {
+            LOG.info("Refused a request: the bearer token is not valid");
+            throw Problem.unauthorized("the bearer token is not valid");
+        }
+        exchange.setProperty(CALLER_PROPERTY, Caller.SERVICE);
+    }
+
+    /** The body of a write: application/json and at most the configured size. */
+    public void requireJsonBody(Exchange exchange) {
+        String contentType = exchange.getMessage().getHeader(Exchange.CONTENT_TYPE, String.class);
+        if (contentType == null || !isJson(contentType)) {
+            throw Problem.unsupportedMediaType(contentType);
+        }
+        Long declared = exchange.getMessage().getHeader("Content-Length", Long.class);
+        if (declared != null && declared > maxBodyBytes) {
+            throw Problem.tooLarge(maxBodyBytes);
+        }
+        byte[] body = exchange.getMessage().getBody(byte[].class);
+        if (body != null && body.length > maxBodyBytes) {
+            throw Problem.tooLarge(maxBodyBytes);
+        }
+        exchange.getMessage().setBody(body);
+    }
+
+    private static boolean isJson(String contentType) {
+        String[] parts = contentType.split(";");
+        if (!parts[0].trim().toLowerCase(Locale.ROOT).equals("application/json")) {
+            return false;
+        }
+        for (int i = 1; i < parts.length; i++) {
+            String p = parts[i].trim().toLowerCase(Locale.ROOT);
+            if (p.startsWith("charset=") && !p.equals("charset=utf-8") && !p.equals("charset=\"utf-8\"")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A JSON answer: the body (a Map or record) as JSON, the status already set or 200. */
+    public void respondJson(Exchange exchange) {
+        Object body = exchange.getMessage().getBody();
+        Integer status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
+        clearHeaders(exchange);
+        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, status == null ? 200 : status);
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
+        exchange.getMessage().setBody(body instanceof String s ? s : Json.write(body));
+        MDC.remove("requestId");
+    }
+
+    /** Any exception that reaches the front door becomes problem+json; unknown ones a bare 500. */
+    public void problem(Exchange exchange) {
+        Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        Problem problem;
+        if (error instanceof Problem p) {
+            problem = p;
+        } else {
+            LOG.error("Unexpected failure answering a request", error);
+            problem = new Problem(500, "internal-error", "Internal error",
+                    "the request failed unexpectedly; see the service log for request id "
+                            + exchange.getProperty(REQUEST_ID, String.class), null);
+        }
+        String requestId = exchange.getProperty(REQUEST_ID, String.class);
+        clearHeaders(exchange);
+        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, problem.status());
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/problem+json");
+        if (problem.status() == 401) {
+            exchange.getMessage().setHeader("WWW-Authenticate", "Bearer");
+        }
+        exchange.getMessage().setBody(Json.write(problem.body(requestId)));
+        MDC.remove("requestId");
+    }
+
+    private static void clearHeaders(Exchange exchange) {
+        String requestId = exchange.getProperty(REQUEST_ID, String.class);
+        exchange.getMessage().removeHeaders("*");
+        if (requestId != null) {
+            exchange.getMessage().setHeader(REQUEST_ID, requestId);
+        }
+        exchange.getMessage().setHeader("Cache-Control", "no-store");
+    }
+
+    public static Map<String, Object> bodyOf(Problem p) {
+        return p.body(null);
+    }
+
+    /** Who made a request. */
+    public enum Caller {
+        SERVICE
+    }
+}

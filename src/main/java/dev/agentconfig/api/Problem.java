@@ -1,0 +1,107 @@
+package dev.agentconfig.api;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An error answer (RFC 9457 problem+json). Thrown anywhere in a route, it becomes the HTTP
+ * answer; its detail is written for the caller and never holds a secret or a stack trace.
+ */
+public final class Problem extends RuntimeException {
+    private final int status;
+    private final String type;
+    private final String title;
+    private final transient Map<String, Object> extensions;
+
+    public Problem(int status, String type, String title, String detail, Map<String, Object> extensions) {
+        super(detail, null, false, false);
+        this.status = status;
+        this.type = type;
+        this.title = title;
+        this.extensions = extensions == null ? Map.of() : extensions;
+    }
+
+    public static Problem badRequest(String detail, List<Map<String, String>> errors) {
+        return new Problem(400, "validation-failed", "The request is not valid", detail,
+                errors == null || errors.isEmpty() ? null : Map.of("errors", errors));
+    }
+
+    public static Problem badRequest(String detail) {
+        return badRequest(detail, null);
+    }
+
+    public static Problem unauthorized(String detail) {
+        return new Problem(401, "unauthorized", "Authentication required", detail, null);
+    }
+
+    public static Problem forbidden(String detail) {
+        return new Problem(403, "forbidden", "Not allowed", detail, null);
+    }
+
+    public static Problem notFound(String detail) {
+        return new Problem(404, "not-found", "Not found", detail, null);
+    }
+
+    public static Problem tenantConflict(String detail) {
+        return new Problem(409, "tenant-conflict", "The user belongs to another tenant", detail, null);
+    }
+
+    public static Problem idempotencyConflict(String detail) {
+        return new Problem(409, "idempotency-key-reused", "Idempotency-Key reused with another request", detail, null);
+    }
+
+    public static Problem tooLarge(int limit) {
+        return new Problem(413, "payload-too-large", "Request body too large",
+                "the request body is larger than " + limit + " bytes", Map.of("limit", limit));
+    }
+
+    public static Problem unsupportedMediaType(String got) {
+        return new Problem(415, "unsupported-media-type", "Unsupported media type",
+                "the request body must be application/json" + (got == null ? " (no Content-Type was sent)"
+                        : ", not " + sanitize(got)), null);
+    }
+
+    public static Problem localStoreUnavailable(String detail) {
+        return new Problem(503, "local-store-unavailable", "The save could not be made durable", detail, null);
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public String type() {
+        return type;
+    }
+
+    public String title() {
+        return title;
+    }
+
+    public String detail() {
+        return getMessage();
+    }
+
+    public Map<String, Object> body(String requestId) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("type", "https://agent-config-sync.dev/problems/" + type);
+        body.put("title", title);
+        body.put("status", status);
+        body.put("detail", getMessage());
+        body.putAll(extensions);
+        if (requestId != null) {
+            body.put("requestId", requestId);
+        }
+        return body;
+    }
+
+    /** Echo at most a short, printable-ASCII version of caller input. */
+    public static String sanitize(String input) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < input.length() && sb.length() < 80; i++) {
+            char c = input.charAt(i);
+            sb.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,110 @@
+package dev.agentconfig.db;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Optional;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.agentconfig.config.Settings;
+import org.apache.camel.support.service.ServiceSupport;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.output.MigrateResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The connection pool to the database (embedded or external) and the schema migrations.
+ * Migrations run at start; when an external database is unreachable at start the service still
+ * starts (saves queue in the local store) and {@link #ensureMigrated()} tries again later.
+ */
+public final class Database extends ServiceSupport {
+    private static final Logger LOG = LoggerFactory.getLogger(Database.class);
+
+    private final Settings settings;
+    private final EmbeddedDatabase embedded;
+    private final HikariDataSource pool;
+    private volatile boolean migrated;
+
+    public Database(Settings settings) {
+        this.settings = settings;
+        this.embedded = settings.embeddedDatabase()
+                ? new EmbeddedDatabase(settings.dataDir().resolve("pg"))
+                : null;
+        if (embedded != null) {
+            embedded.start();
+        }
+        this.pool = new HikariDataSource(poolConfig(settings, embedded));
+    }
+
+    private static HikariConfig poolConfig(Settings settings, EmbeddedDatabase embedded) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("agent-config-db");
+        if (embedded != null) {
+            config.setJdbcUrl(embedded.jdbcUrl());
+            config.setUsername(embedded.user());
+        } else {
+            config.setJdbcUrl(settings.dbUrl().orElseThrow());
+            settings.dbUser().ifPresent(config::setUsername);
+            settings.dbPassword().ifPresent(config::setPassword);
+        }
+        config.setMaximumPoolSize(settings.dbPoolSize());
+        config.setMinimumIdle(Math.min(2, settings.dbPoolSize()));
+        config.setConnectionTimeout(Math.max(250, settings.dbConnectTimeout().toMillis()));
+        config.setValidationTimeout(Math.max(250, Math.min(1000, settings.dbConnectTimeout().toMillis())));
+        // Start even when the database is down: saves then go to the local store.
+        config.setInitializationFailTimeout(-1);
+        config.addDataSourceProperty("ApplicationName", "agent-config-sync");
+        config.addDataSourceProperty("connectTimeout", "2");
+        // Server error details ("Failing row contains (...)") never reach messages or logs.
+        config.addDataSourceProperty("logServerErrorDetail", "false");
+        config.addDataSourceProperty("options",
+                "-c statement_timeout=" + settings.dbStatementTimeout().toMillis());
+        return config;
+    }
+
+    public DataSource dataSource() {
+        return pool;
+    }
+
+    public Optional<EmbeddedDatabase> embedded() {
+        return Optional.ofNullable(embedded);
+    }
+
+    public boolean migrated() {
+        return migrated;
+    }
+
+    /** Applies pending migrations once; true when the schema is up to date. */
+    public synchronized boolean ensureMigrated() {
+        if (migrated) {
+            return true;
+        }
+        try (Connection ignored = pool.getConnection()) {
+            // reachable
+        } catch (SQLException e) {
+            LOG.warn("Database not reachable, schema migration postponed: {}", e.getMessage());
+            return false;
+        }
+        MigrateResult result = Flyway.configure()
+                .dataSource(pool)
+                .schemas("agentconfig")
+                .locations("classpath:db/migration")
+                .load()
+                .migrate();
+        LOG.info("Schema migrations: {} applied, schema at version {}",
+                result.migrationsExecuted, result.targetSchemaVersion);
+        migrated = true;
+        return true;
+    }
+
+    @Override
+    protected void doStop() {
+        pool.close();
+        if (embedded != null) {
+            embedded.stop();
+        }
+    }
+}

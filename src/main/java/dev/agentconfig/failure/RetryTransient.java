@@ -1,0 +1,35 @@
+package dev.agentconfig.failure;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.Predicate;
+
+/**
+ * The dead-letter channel's retryWhile: a transient failure is retried in the request a few
+ * times; an open circuit breaker is not (that is the point of the breaker), nor any other class.
+ */
+public final class RetryTransient implements Predicate {
+    private final FailureClassifier classifier;
+    private final int maxAttempts;
+
+    public RetryTransient(FailureClassifier classifier, int maxAttempts) {
+        this.classifier = classifier;
+        this.maxAttempts = maxAttempts;
+    }
+
+    @Override
+    public boolean matches(Exchange exchange) {
+        Integer counter = exchange.getIn().getHeader(Exchange.REDELIVERY_COUNTER, 0, Integer.class);
+        if (counter >= maxAttempts) {
+            return false;
+        }
+        Throwable error = exchange.getException();
+        if (error == null) {
+            error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        }
+        if (error == null) {
+            return false;
+        }
+        Failure f = classifier.classify(error);
+        return f.failureClass() == FailureClass.TRANSIENT && !FailureClassifier.CODE_BREAKER_OPEN.equals(f.code());
+    }
+}

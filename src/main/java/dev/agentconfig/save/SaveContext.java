@@ -1,0 +1,70 @@
+package dev.agentconfig.save;
+
+import java.util.EnumMap;
+import java.util.Map;
+
+import dev.agentconfig.failure.Failure;
+
+/**
+ * The state of one save as it moves through the routes: the prepared save and what each
+ * target made of it. Held in an exchange property; multicast branches share this instance.
+ */
+public final class SaveContext {
+    public static final String PROPERTY = "agentconfig.save";
+    public static final String TARGET_PROPERTY = "agentconfig.target";
+
+    private final PreparedSave save;
+    private final Map<Target, TargetState> states = new EnumMap<>(Target.class);
+    private final Map<Target, Failure> failures = new EnumMap<>(Target.class);
+    private final boolean replay;
+
+    public SaveContext(PreparedSave save, boolean replay) {
+        this.save = save;
+        this.replay = replay;
+    }
+
+    public PreparedSave save() {
+        return save;
+    }
+
+    /** True when the sync replays a local entry (the entry must not be merged into again). */
+    public boolean replay() {
+        return replay;
+    }
+
+    public synchronized void record(Target target, TargetState state, Failure failure) {
+        states.put(target, state);
+        if (failure != null) {
+            failures.put(target, failure);
+        } else {
+            failures.remove(target);
+        }
+    }
+
+    public synchronized TargetState state(Target target) {
+        return states.get(target);
+    }
+
+    public synchronized Failure failure(Target target) {
+        return failures.get(target);
+    }
+
+    public synchronized Map<Target, TargetState> states() {
+        return new EnumMap<>(states);
+    }
+
+    public synchronized boolean tenantConflict() {
+        return failures.values().stream()
+                .anyMatch(f -> f.failureClass() == dev.agentconfig.failure.FailureClass.TENANT_CONFLICT);
+    }
+
+    /** The most significant failure of the save, for its answer and audit row. */
+    public synchronized Failure firstFailure() {
+        for (Target t : Target.values()) {
+            if (failures.containsKey(t)) {
+                return failures.get(t);
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,238 @@
+package dev.agentconfig.store;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+import dev.agentconfig.api.Problem;
+import dev.agentconfig.failure.FailureClass;
+import dev.agentconfig.json.Json;
+import dev.agentconfig.save.SaveContext;
+import dev.agentconfig.save.Target;
+import dev.agentconfig.save.TargetState;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The server's "localStorage": one JSON document per (tenant, user) under
+ * {@code <data-dir>/local-store/<tenant>/<user>.json}. Documents are written by the Camel file
+ * endpoint of route {@code write-local-entry} (temp file beside the target, then rename, which is
+ * atomic on one filesystem) and made durable here with an fsync of the file and its directory.
+ * A per-key lock serialises read-merge-write for concurrent saves of the same user.
+ */
+public final class LocalStore {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalStore.class);
+    public static final String ENTRY_PROPERTY = "agentconfig.entry";
+
+    private final Path root;
+    private final ReentrantLock[] stripes = new ReentrantLock[256];
+    /** user -> tenant of every entry on disk, to refuse a save under a second tenant. */
+    private final Map<UUID, String> tenantOfUser = new ConcurrentHashMap<>();
+    private final Map<Path, Boolean> syncedDirs = new ConcurrentHashMap<>();
+
+    public LocalStore(Path root) {
+        this.root = root;
+        for (int i = 0; i < stripes.length; i++) {
+            stripes[i] = new ReentrantLock();
+        }
+        try {
+            Files.createDirectories(root);
+            Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
+        } catch (IOException e) {
+            LOG.error("The local store directory {} cannot be prepared: {}", root, e.toString());
+        }
+        for (PendingEntry e : list()) {
+            tenantOfUser.put(UUID.fromString(e.userId()), e.tenantId());
+        }
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public Path file(String tenantId, String userId) {
+        return root.resolve(tenantId).resolve(userId + ".json");
+    }
+
+    /** The name the file endpoint writes, relative to the store's root. */
+    public static String relativeName(String tenantId, String userId) {
+        return tenantId + "/" + userId + ".json";
+    }
+
+    private ReentrantLock stripe(String tenantId, String userId) {
+        return stripes[Math.floorMod((tenantId + "/" + userId).hashCode(), stripes.length)];
+    }
+
+    public void lock(String tenantId, String userId) {
+        stripe(tenantId, userId).lock();
+    }
+
+    public void unlock(String tenantId, String userId) {
+        ReentrantLock lock = stripe(tenantId, userId);
+        if (lock.isHeldByCurrentThread()) {
+            lock.unlock();
+        }
+    }
+
+    public Optional<PendingEntry> read(String tenantId, String userId) {
+        return read(file(tenantId, userId));
+    }
+
+    Optional<PendingEntry> read(Path file) {
+        try {
+            byte[] bytes = Files.readAllBytes(file);
+            return Optional.of(Json.MAPPER.readValue(bytes, PendingEntry.class));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            // Never silently drop: keep the unreadable document aside for an operator.
+            Path aside = file.resolveSibling(file.getFileName() + ".corrupt-" + System.currentTimeMillis());
+            LOG.error("Local store entry {} is not readable ({}); moved aside to {}", file, e.getOriginalMessage(), aside);
+            try {
+                Files.move(file, aside);
+            } catch (IOException moveError) {
+                LOG.error("Cannot move {} aside: {}", file, moveError.toString());
+            }
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read local store entry " + file, e);
+        }
+    }
+
+    /** Every entry on disk (pending and quarantined). */
+    public List<PendingEntry> list() {
+        List<PendingEntry> out = new ArrayList<>();
+        if (!Files.isDirectory(root)) {
+            return out;
+        }
+        try (DirectoryStream<Path> tenants = Files.newDirectoryStream(root, Files::isDirectory)) {
+            for (Path tenantDir : tenants) {
+                try (DirectoryStream<Path> files = Files.newDirectoryStream(tenantDir, "*.json")) {
+                    for (Path f : files) {
+                        read(f).ifPresent(out::add);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the local store " + root, e);
+        }
+        return out;
+    }
+
+    /** The tenant a user has a pending entry under, if any. */
+    public Optional<String> tenantOfPendingUser(UUID userId) {
+        return Optional.ofNullable(tenantOfUser.get(userId));
+    }
+
+    /**
+     * Deletes the entry if it is still at the given revision (a save merged in meanwhile keeps it).
+     * The caller holds the key's lock. Returns true when the entry is gone.
+     */
+    public boolean removeIfUnchanged(String tenantId, String userId, long revision) {
+        Optional<PendingEntry> current = read(tenantId, userId);
+        if (current.isEmpty()) {
+            tenantOfUser.remove(UUID.fromString(userId), tenantId);
+            return true;
+        }
+        if (current.get().revision() != revision) {
+            return false;
+        }
+        Path f = file(tenantId, userId);
+        try {
+            Files.deleteIfExists(f);
+            force(f.getParent());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove local store entry " + f, e);
+        }
+        tenantOfUser.remove(UUID.fromString(userId), tenantId);
+        return true;
+    }
+
+    // ----- steps of the routes park-in-local-store and write-local-entry -------------------------
+
+    public void lockForSave(Exchange exchange) {
+        SaveContext ctx = exchange.getProperty(SaveContext.PROPERTY, SaveContext.class);
+        lock(ctx.save().tenantId(), ctx.save().userId().toString());
+    }
+
+    public void unlockForSave(Exchange exchange) {
+        SaveContext ctx = exchange.getProperty(SaveContext.PROPERTY, SaveContext.class);
+        unlock(ctx.save().tenantId(), ctx.save().userId().toString());
+    }
+
+    /** Merges the failed target of this save into the key's entry; the body becomes that entry. */
+    public void mergeFailedTarget(Exchange exchange) {
+        SaveContext ctx = exchange.getProperty(SaveContext.PROPERTY, SaveContext.class);
+        Target target = Target.byTable(exchange.getProperty(SaveContext.TARGET_PROPERTY, String.class));
+        var failure = ctx.failure(target);
+        boolean quarantine = ctx.state(target) == TargetState.QUARANTINED
+                || failure.failureClass() == FailureClass.REJECTED;
+        PendingEntry existing = read(ctx.save().tenantId(), ctx.save().userId().toString()).orElse(null);
+        PendingEntry merged = PendingEntry.merge(existing, ctx.save(), target, failure, quarantine, Instant.now());
+        if (merged.quarantined()) {
+            ctx.record(target, TargetState.QUARANTINED, failure);
+        }
+        exchange.getMessage().setBody(merged);
+    }
+
+    /** Prepares the body (an entry) for the file endpoint: JSON bytes and the file name. */
+    public void toFile(Exchange exchange) throws org.apache.camel.InvalidPayloadException {
+        PendingEntry entry = exchange.getMessage().getMandatoryBody(PendingEntry.class);
+        exchange.setProperty(ENTRY_PROPERTY, entry);
+        exchange.getMessage().setHeader(Exchange.FILE_NAME, relativeName(entry.tenantId(), entry.userId()));
+        exchange.getMessage().setBody(Json.writeBytes(entry));
+    }
+
+    /** After the rename: flush the file and its directory so the entry survives a power cut. */
+    public void fsync(Exchange exchange) throws IOException {
+        PendingEntry entry = exchange.getProperty(ENTRY_PROPERTY, PendingEntry.class);
+        Path f = file(entry.tenantId(), entry.userId());
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+        Path dir = f.getParent();
+        force(dir);
+        if (syncedDirs.putIfAbsent(dir, Boolean.TRUE) == null) {
+            force(root); // first entry of this tenant: its directory's name must be durable too
+        }
+        tenantOfUser.put(UUID.fromString(entry.userId()), entry.tenantId());
+        exchange.getMessage().setBody(entry);
+    }
+
+    /** The file endpoint failed: nothing may be acknowledged. */
+    public void unwritable(Exchange exchange) {
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        LOG.error("The local store cannot be written: {}", cause == null ? "unknown" : rootMessage(cause));
+        throw Problem.localStoreUnavailable("the save could not be written to the database and the local store "
+                + "cannot be written either; nothing was saved, retry later");
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable r = t;
+        while (r.getCause() != null && r.getCause() != r) {
+            r = r.getCause();
+        }
+        return t.getMessage() + (r != t ? " (" + r + ")" : "");
+    }
+
+    private static void force(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+}

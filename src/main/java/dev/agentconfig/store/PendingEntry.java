@@ -1,0 +1,101 @@
+package dev.agentconfig.store;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+import dev.agentconfig.failure.Failure;
+import dev.agentconfig.save.Field;
+import dev.agentconfig.save.PreparedSave;
+import dev.agentconfig.save.Target;
+
+/**
+ * One local-store document: what is waiting for the database for one (tenant, user). Fields
+ * are merged per field (the newest version wins); the API key is only ever its envelope.
+ */
+public record PendingEntry(
+        int format,
+        String tenantId,
+        String userId,
+        Map<String, FieldEntry> fields,
+        List<String> pendingTargets,
+        String state,
+        ErrorInfo lastError,
+        int attempts,
+        String nextAttemptAt,
+        String createdAt,
+        String updatedAt,
+        long revision) {
+
+    public static final String PENDING = "pending";
+    public static final String QUARANTINED = "quarantined";
+
+    /** A field's value (an envelope for the key; null when the save cleared it) and version. */
+    public record FieldEntry(String value, long version, String saveId) {
+        @Override
+        public String toString() {
+            return "FieldEntry[v" + version + "]";
+        }
+    }
+
+    /** The last failure: class, code, message, the target that failed, and when. */
+    public record ErrorInfo(String failureClass, String code, String message, String target, String at) {
+    }
+
+    public boolean quarantined() {
+        return QUARANTINED.equals(state);
+    }
+
+    public Instant nextAttempt() {
+        return nextAttemptAt == null ? Instant.EPOCH : Instant.parse(nextAttemptAt);
+    }
+
+    /**
+     * This entry with a save merged in for a target that could not take it. A field already
+     * held at a newer version is kept; a rejected target quarantines the entry.
+     */
+    public static PendingEntry merge(PendingEntry existing, PreparedSave save, Target target, Failure failure,
+                                     boolean quarantine, Instant now) {
+        Map<String, FieldEntry> fields = new TreeMap<>();
+        TreeSet<String> targets = new TreeSet<>();
+        String state = quarantine ? QUARANTINED : PENDING;
+        int attempts = 1;
+        String createdAt = now.toString();
+        long revision = 1;
+        if (existing != null) {
+            fields.putAll(existing.fields());
+            targets.addAll(existing.pendingTargets());
+            if (existing.quarantined()) {
+                state = QUARANTINED;
+            }
+            attempts = Math.max(existing.attempts(), 1);
+            createdAt = existing.createdAt();
+            revision = existing.revision() + 1;
+        }
+        for (Field f : save.sealed().fields()) {
+            FieldEntry current = fields.get(f.json());
+            if (current == null || current.version() < save.version()) {
+                fields.put(f.json(), new FieldEntry(save.sealed().get(f), save.version(), save.saveId().toString()));
+            }
+        }
+        targets.add(target.table());
+        ErrorInfo error = new ErrorInfo(failure.failureClass().id(), failure.code(), failure.message(),
+                target.table(), now.toString());
+        return new PendingEntry(1, save.tenantId(), save.userId().toString(), fields, List.copyOf(targets), state,
+                error, attempts, now.toString(), createdAt, now.toString(), revision);
+    }
+
+    public PendingEntry withTargets(List<String> targets, String newState, ErrorInfo error, int newAttempts,
+                                    Instant nextAttempt, Instant now) {
+        return new PendingEntry(format, tenantId, userId, fields, List.copyOf(new TreeSet<>(targets)), newState, error,
+                newAttempts, nextAttempt.toString(), createdAt, now.toString(), revision + 1);
+    }
+
+    @Override
+    public String toString() {
+        return "PendingEntry[" + tenantId + "/" + userId + " " + fields.keySet() + " -> " + pendingTargets + " "
+                + state + " r" + revision + "]";
+    }
+}
