@@ -2,6 +2,7 @@ package dev.agentconfig;
 
 import java.time.Duration;
 
+import dev.agentconfig.api.HttpErrorPages;
 import dev.agentconfig.api.HttpGuard;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Settings;
@@ -70,6 +71,7 @@ public class AppConfiguration implements CamelConfiguration {
 
         context.addStartupListener((ctx, alreadyStarted) -> {
             if (!alreadyStarted) {
+                HttpErrorPages.install(ctx, settings.httpPort(), settings.maxBodyBytes());
                 StartBanner.print(settings, serviceToken);
             }
         });

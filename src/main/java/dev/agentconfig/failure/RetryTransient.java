@@ -5,7 +5,7 @@ import org.apache.camel.Predicate;
 
 /**
  * The dead-letter channel's retryWhile: a transient failure is retried in the request a few
- * times; an open circuit breaker is not (that is the point of the breaker), nor any other class.
+ * times; an open circuit breaker or a statement timeout is not, nor any other class.
  */
 public final class RetryTransient implements Predicate {
     private final FailureClassifier classifier;
@@ -30,6 +30,10 @@ public final class RetryTransient implements Predicate {
             return false;
         }
         Failure f = classifier.classify(error);
-        return f.failureClass() == FailureClass.TRANSIENT && !FailureClassifier.CODE_BREAKER_OPEN.equals(f.code());
+        // an open breaker is not retried (that is its point), nor a statement timeout: a slow
+        // database must not hold the save for several timeouts in a row
+        return f.failureClass() == FailureClass.TRANSIENT
+                && !FailureClassifier.CODE_BREAKER_OPEN.equals(f.code())
+                && !"57014".equals(f.code());
     }
 }
