@@ -151,7 +151,7 @@ public final class SaveSteps {
         }
         for (Field f : save.sealed().fields()) {
             JsonNode v = storedVersions.get(f.json());
-            if (v != null && v.asLong() > save.version()) {
+            if (v != null && v.asLong() > save.versionOf(f)) {
                 return true;
             }
         }
@@ -172,7 +172,9 @@ public final class SaveSteps {
             case TRANSIENT, SCHEMA_DRIFT -> TargetState.QUEUED;
         };
         ctx.record(target, state, failure);
-        boolean park = failure.failureClass() != FailureClass.TENANT_CONFLICT || isOnlyConflictAfterWrite(ctx, target);
+        // a replay by the sync already lives in the local store: the sync records the failure itself
+        boolean park = !ctx.replay()
+                && (failure.failureClass() != FailureClass.TENANT_CONFLICT || isOnlyConflictAfterWrite(ctx, target));
         exchange.setProperty(PARK_PROPERTY, park);
         LOG.warn("Save {} for {}/{}: {} not written ({} {}: {}){}", ctx.save().saveId(), ctx.save().tenantId(),
                 ctx.save().userId(), target.table(), failure.failureClass().id(), failure.code(), failure.message(),
@@ -305,7 +307,7 @@ public final class SaveSteps {
     private static ObjectNode versions(PreparedSave save) {
         ObjectNode v = Json.MAPPER.createObjectNode();
         for (Field f : save.sealed().fields()) {
-            v.put(f.json(), save.version());
+            v.put(f.json(), save.versionOf(f));
         }
         return v;
     }

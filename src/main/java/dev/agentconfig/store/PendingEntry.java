@@ -76,8 +76,8 @@ public record PendingEntry(
         }
         for (Field f : save.sealed().fields()) {
             FieldEntry current = fields.get(f.json());
-            if (current == null || current.version() < save.version()) {
-                fields.put(f.json(), new FieldEntry(save.sealed().get(f), save.version(), save.saveId().toString()));
+            if (current == null || current.version() < save.versionOf(f)) {
+                fields.put(f.json(), new FieldEntry(save.sealed().get(f), save.versionOf(f), save.saveId().toString()));
             }
         }
         targets.add(target.table());

@@ -156,8 +156,14 @@ public abstract class ServiceTestSupport extends CamelMainTestSupport {
         embedded().stop();
     }
 
+    /** Starts the database again and waits until the service's pool reaches it. */
     protected void startDatabase() {
         embedded().start();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+            try (Connection c = dataSource().getConnection()) {
+                return c.isValid(1);
+            }
+        });
     }
 
     protected CircuitBreaker breaker(String name) {
