@@ -70,7 +70,7 @@ public final class Secrets {
             RANDOM.nextBytes(token);
             return "acs_" + Base64.getUrlEncoder().withoutPadding().encodeToString(token);
         });
-        return new Generated(g.value(), true, file);
+        return new Generated(g.value(), g.created(), file);
     }
 
     private static Generated readOrGenerate(Path file, java.util.function.Supplier<String> generator) {

@@ -88,14 +88,14 @@ public final class Database extends ServiceSupport {
             LOG.warn("Database not reachable, schema migration postponed: {}", e.getMessage());
             return false;
         }
-        MigrateResult result = Flyway.configure()
+        Flyway flyway = Flyway.configure()
                 .dataSource(pool)
                 .schemas("agentconfig")
                 .locations("classpath:db/migration")
-                .load()
-                .migrate();
+                .load();
+        MigrateResult result = flyway.migrate();
         LOG.info("Schema migrations: {} applied, schema at version {}",
-                result.migrationsExecuted, result.targetSchemaVersion);
+                result.migrationsExecuted, flyway.info().current().getVersion());
         migrated = true;
         return true;
     }
