@@ -20,6 +20,8 @@ import dev.agentconfig.save.VersionClock;
 import dev.agentconfig.store.LocalStore;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
@@ -38,6 +40,9 @@ public class AppConfiguration implements CamelConfiguration {
         Settings settings = Settings.from(context);
         Registry registry = context.getRegistry();
         registry.bind("settings", settings);
+        // one meter registry for the whole service, exported in Prometheus text format
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.bind("meterRegistry", meters);
 
         FieldCipher cipher = new FieldCipher(Secrets.encryptionKey(settings));
         Secrets.Generated serviceToken = Secrets.serviceToken(settings);
