@@ -1,6 +1,5 @@
 package dev.agentconfig;
 
-import java.time.Duration;
 
 import dev.agentconfig.api.HttpErrorPages;
 import dev.agentconfig.api.HttpGuard;
@@ -9,17 +8,15 @@ import dev.agentconfig.config.Settings;
 import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.crypto.Secrets;
 import dev.agentconfig.db.Database;
-import dev.agentconfig.failure.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
 import dev.agentconfig.failure.RetryTransient;
 import dev.agentconfig.inbox.InboxSteps;
 import dev.agentconfig.save.IdempotencyKeys;
 import dev.agentconfig.save.KeepFailures;
 import dev.agentconfig.save.SaveSteps;
+import dev.agentconfig.save.TargetBreakers;
 import dev.agentconfig.save.VersionClock;
 import dev.agentconfig.store.LocalStore;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.CamelConfiguration;
@@ -57,8 +54,11 @@ public class AppConfiguration implements CamelConfiguration {
         FailureClassifier classifier = new FailureClassifier();
         registry.bind("failureClassifier", classifier);
         registry.bind("retryTransient", new RetryTransient(classifier, settings.saveRetryAttempts()));
-        registry.bind("profileBreaker", breaker("user_profiles", settings, classifier));
-        registry.bind("settingsBreaker", breaker("user_settings", settings, classifier));
+        TargetBreakers breakers = new TargetBreakers(settings, classifier, database.dataSource());
+        context.addService(breakers, true, true);
+        registry.bind("targetBreakers", breakers);
+        registry.bind("profileBreaker", breakers.profile());
+        registry.bind("settingsBreaker", breakers.settings());
 
         LocalStore localStore = new LocalStore(settings.localStoreDir());
         registry.bind("localStore", localStore);
@@ -82,23 +82,5 @@ public class AppConfiguration implements CamelConfiguration {
         });
         LOG.info("agent-config-sync configured: data dir {}, {} database, transport {}", settings.dataDir(),
                 settings.embeddedDatabase() ? "embedded" : "external", settings.transport());
-    }
-
-    /** One breaker per target. Only transient failures count: bad data must not open it. */
-    static CircuitBreaker breaker(String name, Settings settings, FailureClassifier classifier) {
-        CircuitBreakerConfig config = CircuitBreakerConfig.custom()
-                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-                .slidingWindowSize(settings.breakerWindow())
-                .minimumNumberOfCalls(settings.breakerMinimumCalls())
-                .failureRateThreshold(settings.breakerFailureRate())
-                .waitDurationInOpenState(settings.breakerOpenWait())
-                .permittedNumberOfCallsInHalfOpenState(1)
-                .automaticTransitionFromOpenToHalfOpenEnabled(false)
-                .slowCallDurationThreshold(Duration.ofMillis(Math.max(1000,
-                        settings.dbStatementTimeout().toMillis())))
-                .recordException(e -> classifier.classify(e).failureClass() == FailureClass.TRANSIENT)
-                .writableStackTraceEnabled(false)
-                .build();
-        return CircuitBreaker.of(name, config);
     }
 }

@@ -85,4 +85,20 @@ class PackagedJarIT {
             service.close();
         }
     }
+
+    @Test
+    void anExternalDatabaseWithoutAnEncryptionKeyIsRefusedAtStart() throws Exception {
+        Path root = Files.createTempDirectory("acs-jar-nokey-");
+        int port;
+        try (var s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        ServiceProcess service = new ServiceProcess(root.resolve("data"), port,
+                Map.of("AGENTCONFIG_DB_URL", "jdbc:postgresql://127.0.0.1:1/nowhere",
+                        "AGENTCONFIG_AUTH_SERVICE_TOKEN", "a-token"), List.of()).start();
+        assertThat(service.process().waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(service.process().exitValue()).isNotZero();
+        assertThat(service.output()).contains("AGENTCONFIG_ENCRYPTION_KEY").contains("required with an external database");
+        assertThat(root.resolve("data/secrets/encryption.key")).doesNotExist();
+    }
 }

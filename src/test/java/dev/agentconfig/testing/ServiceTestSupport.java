@@ -107,7 +107,7 @@ public abstract class ServiceTestSupport extends CamelMainTestSupport {
         p.setProperty("agentconfig.auth.service-token", serviceToken);
         p.setProperty("agentconfig.db.connect-timeout", "400ms");
         p.setProperty("agentconfig.db.statement-timeout", "1500ms");
-        p.setProperty("agentconfig.breaker.open-wait", "500ms");
+        p.setProperty("agentconfig.breaker.probe-interval", "200ms");
         p.setProperty("agentconfig.inbox.poll-delay", "200");
         p.putAll(extraProperties());
         configuration.withUseOverridePropertiesWithPropertiesComponent(p);

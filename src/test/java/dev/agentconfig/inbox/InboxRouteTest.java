@@ -1,0 +1,93 @@
+package dev.agentconfig.inbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.UUID;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.agentconfig.testing.ServiceTestSupport;
+import org.junit.jupiter.api.Test;
+
+/** Message-driven saves: JSON files dropped into <data-dir>/inbox/. */
+class InboxRouteTest extends ServiceTestSupport {
+
+    private Path inbox() {
+        return dataDir.resolve("inbox");
+    }
+
+    private void drop(String name, String content) throws Exception {
+        Path tmp = dataDir.resolve(name + ".partial");
+        Files.writeString(tmp, content);
+        Files.move(tmp, inbox().resolve(name), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    @Test
+    void aDroppedMessageIsSavedAndLeavesAReceiptWithoutTheKey() throws Exception {
+        String tenant = newTenant();
+        UUID user = newUser();
+        String key = newKey();
+        drop("save-1.json", "{\"tenantId\":\"" + tenant + "\",\"userId\":\"" + user + "\",\"retellApiKey\":\"" + key
+                + "\",\"callAgentId\":\"agent_from_inbox\"}");
+
+        Path receipt = inbox().resolve(".done/save-1.json");
+        await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(receipt) && !Files.exists(inbox().resolve("save-1.json")));
+
+        assertThat(json((String) profileRow(user).orElseThrow().get("encrypted_agent_config")).get("call_agent_id").asText())
+                .isEqualTo("agent_from_inbox");
+        assertThat(settingsRow(user)).isPresent();
+        JsonNode r = json(Files.readString(receipt));
+        assertThat(r.get("outcome").get("status").asText()).isEqualTo("saved");
+        assertThat(r.get("message").get("retellApiKey").asText()).contains("…").doesNotContain(key);
+        assertThat(Files.getPosixFilePermissions(receipt)).hasSize(2);
+        assertNotInDataDir(key);
+        assertThat(logs.text()).doesNotContain(key);
+    }
+
+    @Test
+    void aBadMessageMovesToErrorWithTheReasonBesideIt() throws Exception {
+        String tenant = newTenant();
+        UUID user = newUser();
+        drop("bad-1.json", "{\"tenantId\":\"" + tenant + "\",\"userId\":\"" + user + "\",\"callAgentID\":\"typo\"}");
+        drop("bad-2.json", "this is not json");
+
+        Path reason1 = inbox().resolve(".error/bad-1.json.reason.txt");
+        Path reason2 = inbox().resolve(".error/bad-2.json.reason.txt");
+        await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(reason1) && Files.exists(reason2));
+
+        assertThat(Files.readString(reason1)).startsWith("400").contains("unknown field").contains("callAgentID");
+        assertThat(Files.readString(reason2)).startsWith("400").contains("not valid JSON");
+        assertThat(inbox().resolve(".error/bad-1.json")).exists();
+        assertThat(inbox().resolve("bad-1.json")).doesNotExist();
+        assertThat(profileRow(user)).isEmpty();
+        assertThat(localEntry(tenant, user)).isEmpty();
+    }
+
+    @Test
+    void aMessageThatCannotBeMadeDurableStaysInTheInbox() throws Exception {
+        String tenant = newTenant();
+        UUID user = newUser();
+        Path store = dataDir.resolve("local-store");
+        Files.createDirectories(store);
+        Files.writeString(store.resolve(tenant), "blocks the tenant directory");
+        stopDatabase();
+        try {
+            drop("wait-1.json", "{\"tenantId\":\"" + tenant + "\",\"userId\":\"" + user + "\",\"smsAgentId\":\"s1\"}");
+            // the inbox tried it (an audited 503) and left the file where it was
+            await().atMost(Duration.ofSeconds(20)).until(() -> logs.text().contains("cannot be written"));
+            assertThat(inbox().resolve("wait-1.json")).exists();
+            assertThat(inbox().resolve(".error/wait-1.json")).doesNotExist();
+        } finally {
+            Files.delete(store.resolve(tenant));
+            startDatabase();
+            resetBreakers();
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(inbox().resolve(".done/wait-1.json")));
+        assertThat(json((String) settingsRow(user).orElseThrow().get("retell_config")).get("sms_agent_id").asText())
+                .isEqualTo("s1");
+    }
+}
