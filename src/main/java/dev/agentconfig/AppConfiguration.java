@@ -3,6 +3,7 @@ package dev.agentconfig;
 
 import dev.agentconfig.api.HttpErrorPages;
 import dev.agentconfig.api.HttpGuard;
+import dev.agentconfig.api.UserTokens;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.crypto.FieldCipher;
@@ -11,6 +12,8 @@ import dev.agentconfig.db.Database;
 import dev.agentconfig.failure.FailureClassifier;
 import dev.agentconfig.failure.RetryTransient;
 import dev.agentconfig.inbox.InboxSteps;
+import dev.agentconfig.observe.Health;
+import dev.agentconfig.observe.Metrics;
 import dev.agentconfig.save.IdempotencyKeys;
 import dev.agentconfig.save.KeepFailures;
 import dev.agentconfig.save.SaveSteps;
@@ -68,11 +71,21 @@ public class AppConfiguration implements CamelConfiguration {
         registry.bind("auditTrail", audit);
 
         registry.bind("fieldCipher", cipher);
+        Metrics metrics = new Metrics(meters, breakers);
+        registry.bind("metrics", metrics);
+        Health health = new Health(database.dataSource(), localStore, settings.maxPendingAge());
+        registry.bind("health", health);
+        if (database.migrated()) {
+            health.logSchemaAtStart();
+        }
         registry.bind("saveSteps", new SaveSteps(cipher, new VersionClock(), new IdempotencyKeys(10_000), classifier,
-                localStore, audit));
+                localStore, audit, metrics));
         registry.bind("keepFailures", new KeepFailures());
         registry.bind("inboxSteps", new InboxSteps(settings.inboxDir()));
-        registry.bind("httpGuard", new HttpGuard(serviceToken.value(), settings.maxBodyBytes()));
+        UserTokens userTokens = settings.jwtSecret()
+                .map(secret -> new UserTokens(secret, settings.tenantClaim(), settings.jwtClockSkew()))
+                .orElse(null);
+        registry.bind("httpGuard", new HttpGuard(serviceToken.value(), settings.maxBodyBytes(), userTokens));
 
         context.addStartupListener((ctx, alreadyStarted) -> {
             if (!alreadyStarted) {

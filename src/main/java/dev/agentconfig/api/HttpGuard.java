@@ -20,13 +20,18 @@ public final class HttpGuard {
     private static final Logger LOG = LoggerFactory.getLogger(HttpGuard.class);
     public static final String REQUEST_ID = "X-Request-Id";
     public static final String CALLER_PROPERTY = "agentconfig.caller";
+    /** For a user JWT: the verified subject and tenant. */
+    public static final String SUBJECT_PROPERTY = "agentconfig.caller.subject";
+    public static final String TENANT_PROPERTY = "agentconfig.caller.tenant";
 
     private final byte[] serviceToken;
     private final int maxBodyBytes;
+    private final UserTokens userTokens;
 
-    public HttpGuard(String serviceToken, int maxBodyBytes) {
+    public HttpGuard(String serviceToken, int maxBodyBytes, UserTokens userTokens) {
         this.serviceToken = serviceToken.getBytes(StandardCharsets.UTF_8);
         this.maxBodyBytes = maxBodyBytes;
+        this.userTokens = userTokens;
     }
 
     /** Accepts the caller's X-Request-Id when it is sane, otherwise makes one. */
@@ -39,21 +44,57 @@ public final class HttpGuard {
         MDC.put("requestId", id);
     }
 
-    /** Bearer service token. */
+    /**
+     * Who is calling: the service token (any tenant and user) or a Supabase user JWT, which may
+     * only act on its own configuration: the path's {tenantId}/{userId} must be its tenant claim
+     * and its sub (403 otherwise), and it cannot use endpoints without them (sync, retry, metrics).
+     */
     public void authenticate(Exchange exchange) {
         String header = exchange.getMessage().getHeader("Authorization", String.class);
         if (header == null || header.isBlank()) {
-            throw Problem.unauthorized("send Authorization: Bearer <token>");
+            throw refuse("no Authorization header", "send Authorization: Bearer <token>");
         }
         if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
-            throw Problem.unauthorized("the Authorization header must be 'Bearer <token>'");
+            throw refuse("not a Bearer header", "the Authorization header must be 'Bearer <token>'");
         }
-        byte[] presented = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
-        if (!MessageDigest.isEqual(presented, serviceToken)) {
-            LOG.info("Refused a request: the bearer token is not valid");
-            throw Problem.unauthorized("the bearer token is not valid");
+        String token = header.substring(7).trim();
+        if (MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), serviceToken)) {
+            exchange.setProperty(CALLER_PROPERTY, Caller.SERVICE);
+            return;
         }
-        exchange.setProperty(CALLER_PROPERTY, Caller.SERVICE);
+        if (userTokens == null || !UserTokens.looksLikeJwt(token)) {
+            throw refuse("unknown bearer token", "the bearer token is not valid");
+        }
+        UserTokens.Result result = userTokens.verify(token, java.time.Instant.now());
+        if (result instanceof UserTokens.Refused refused) {
+            throw refuse("user JWT refused: " + refused.reason(), "the bearer token is not valid: " + refused.reason());
+        }
+        UserTokens.Valid user = (UserTokens.Valid) result;
+        String pathTenant = exchange.getMessage().getHeader("tenantId", String.class);
+        String pathUser = exchange.getMessage().getHeader("userId", String.class);
+        if (pathTenant == null || pathUser == null) {
+            LOG.info("Refused a user JWT on a service-only endpoint");
+            throw Problem.forbidden("this endpoint needs the service token");
+        }
+        if (!user.subject().equalsIgnoreCase(pathUser) || !user.tenant().equals(pathTenant)) {
+            LOG.info("Refused a user JWT: it is for another {}", user.subject().equalsIgnoreCase(pathUser) ? "tenant" : "user");
+            throw Problem.forbidden("a user token can only read and save its own configuration");
+        }
+        exchange.setProperty(CALLER_PROPERTY, Caller.USER);
+        exchange.setProperty(SUBJECT_PROPERTY, user.subject());
+        exchange.setProperty(TENANT_PROPERTY, user.tenant());
+    }
+
+    /** For endpoints only the service token may use, whatever their path. */
+    public void requireService(Exchange exchange) {
+        if (exchange.getProperty(CALLER_PROPERTY) != Caller.SERVICE) {
+            throw Problem.forbidden("this endpoint needs the service token");
+        }
+    }
+
+    private static Problem refuse(String logReason, String detail) {
+        LOG.info("Refused a request (401): {}", logReason);
+        return Problem.unauthorized(detail);
     }
 
     /** The body of a write: application/json and at most the configured size. */
@@ -98,6 +139,18 @@ public final class HttpGuard {
         MDC.remove("requestId");
     }
 
+    /** A text answer (metrics): the body and Content-Type the previous step set. */
+    public void respondText(Exchange exchange) {
+        Object body = exchange.getMessage().getBody();
+        String contentType = exchange.getMessage().getHeader(Exchange.CONTENT_TYPE, String.class);
+        Integer status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
+        clearHeaders(exchange);
+        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, status == null ? 200 : status);
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, contentType == null ? "text/plain; charset=utf-8" : contentType);
+        exchange.getMessage().setBody(body);
+        MDC.remove("requestId");
+    }
+
     /** Any exception that reaches the front door becomes problem+json; unknown ones a bare 500. */
     public void problem(Exchange exchange) {
         Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
@@ -134,8 +187,9 @@ public final class HttpGuard {
         return p.body(null);
     }
 
-    /** Who made a request. */
+    /** Who made a request: the service token, or a Supabase user (its own configuration only). */
     public enum Caller {
-        SERVICE
+        SERVICE,
+        USER
     }
 }

@@ -25,6 +25,7 @@ public record Settings(
         Optional<String> serviceToken,
         Optional<String> jwtSecret,
         String tenantClaim,
+        Duration jwtClockSkew,
         String httpHost,
         int httpPort,
         int maxBodyBytes,
@@ -37,7 +38,8 @@ public record Settings(
         int breakerMinimumCalls,
         int breakerWindow,
         float breakerFailureRate,
-        Duration syncInterval) {
+        Duration syncInterval,
+        Duration maxPendingAge) {
 
     public boolean embeddedDatabase() {
         return dbUrl.isEmpty();
@@ -74,6 +76,7 @@ public record Settings(
                 get.apply("agentconfig.auth.service-token"),
                 get.apply("agentconfig.auth.jwt-secret"),
                 req.apply("agentconfig.auth.tenant-claim"),
+                duration(req.apply("agentconfig.auth.clock-skew")),
                 req.apply("agentconfig.http.host"),
                 Integer.parseInt(req.apply("agentconfig.http.port")),
                 Integer.parseInt(req.apply("agentconfig.http.max-body-bytes")),
@@ -86,7 +89,8 @@ public record Settings(
                 Integer.parseInt(req.apply("agentconfig.breaker.minimum-calls")),
                 Integer.parseInt(req.apply("agentconfig.breaker.window")),
                 Float.parseFloat(req.apply("agentconfig.breaker.failure-rate")),
-                duration(req.apply("agentconfig.sync.interval")));
+                duration(req.apply("agentconfig.sync.interval")),
+                duration(req.apply("agentconfig.health.max-pending-age")));
     }
 
     /** Accepts "250ms", "10s", "5m" or a plain number of milliseconds. */

@@ -16,6 +16,7 @@ import dev.agentconfig.failure.Failure;
 import dev.agentconfig.failure.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
 import dev.agentconfig.json.Json;
+import dev.agentconfig.observe.Metrics;
 import dev.agentconfig.store.LocalStore;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
@@ -33,6 +34,7 @@ public final class SaveSteps {
     /** Set by the inbox: tenant and user travel inside the JSON message. */
     public static final String HEADER_MESSAGE = "agentconfig.message";
     public static final String PARK_PROPERTY = "agentconfig.park";
+    private static final String STARTED_PROPERTY = "agentconfig.save.started";
 
     private final SaveRequestParser parser = new SaveRequestParser();
     private final FieldCipher cipher;
@@ -41,19 +43,22 @@ public final class SaveSteps {
     private final FailureClassifier classifier;
     private final LocalStore localStore;
     private final AuditTrail audit;
+    private final Metrics metrics;
 
     public SaveSteps(FieldCipher cipher, VersionClock clock, IdempotencyKeys idempotencyKeys,
-                     FailureClassifier classifier, LocalStore localStore, AuditTrail audit) {
+                     FailureClassifier classifier, LocalStore localStore, AuditTrail audit, Metrics metrics) {
         this.cipher = cipher;
         this.clock = clock;
         this.idempotencyKeys = idempotencyKeys;
         this.classifier = classifier;
         this.localStore = localStore;
         this.audit = audit;
+        this.metrics = metrics;
     }
 
     /** Validate, assign saveId and version, seal the key. The plaintext does not outlive this method. */
     public void prepare(Exchange exchange) {
+        exchange.setProperty(STARTED_PROPERTY, System.nanoTime());
         byte[] body = exchange.getMessage().getBody(byte[].class);
         exchange.getMessage().setBody(null);
         SaveRequest request = Boolean.TRUE.equals(exchange.getMessage().getHeader(HEADER_MESSAGE, Boolean.class))
@@ -236,6 +241,8 @@ public final class SaveSteps {
             details.put("code", failure.code());
         }
         audit.record(new AuditEvent(Instant.now(), "save", save.tenantId(), save.userId(), true, details));
+        targets.forEach(metrics::saveOutcome);
+        recordLatency(exchange);
         return body;
     }
 
@@ -267,10 +274,19 @@ public final class SaveSteps {
             details.put("targets", targets);
         }
         audit.record(new AuditEvent(Instant.now(), "save", tenant, user, false, details));
+        metrics.saveRefused(String.valueOf(details.get("status")));
+        recordLatency(exchange);
         if (error instanceof Exception e) {
             throw e;
         }
         throw new IllegalStateException(error);
+    }
+
+    private void recordLatency(Exchange exchange) {
+        Long started = exchange.getProperty(STARTED_PROPERTY, Long.class);
+        if (started != null) {
+            metrics.saveLatency(java.time.Duration.ofNanos(System.nanoTime() - started));
+        }
     }
 
     private static String validTenantHeader(Exchange exchange) {

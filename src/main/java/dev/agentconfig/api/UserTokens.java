@@ -1,0 +1,116 @@
+package dev.agentconfig.api;
+
+import java.nio.charset.StandardCharsets;
+import java.text.ParseException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.Map;
+import java.util.Optional;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.crypto.MACVerifier;
+import com.nimbusds.jwt.JWT;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.JWTParser;
+import com.nimbusds.jwt.SignedJWT;
+
+/**
+ * Supabase user JWTs: HS256 signed with the project's JWT secret, nothing else. Each refusal
+ * says why (for the log and the 401), never what the token was.
+ */
+public final class UserTokens {
+    private final MACVerifier verifier;
+    private final String[] tenantClaimPath;
+    private final Duration clockSkew;
+
+    public UserTokens(String jwtSecret, String tenantClaim, Duration clockSkew) {
+        byte[] secret = jwtSecret.getBytes(StandardCharsets.UTF_8);
+        if (secret.length < 32) {
+            throw new IllegalStateException("agentconfig.auth.jwt-secret must be at least 32 bytes (HS256)");
+        }
+        try {
+            this.verifier = new MACVerifier(secret);
+        } catch (JOSEException e) {
+            throw new IllegalStateException("agentconfig.auth.jwt-secret is not usable: " + e.getMessage());
+        }
+        this.tenantClaimPath = tenantClaim.split("\\.");
+        this.clockSkew = clockSkew;
+    }
+
+    /** The verified identity in a token, or the reason it is refused. */
+    public sealed interface Result permits Valid, Refused {
+    }
+
+    public record Valid(String subject, String tenant) implements Result {
+    }
+
+    public record Refused(String reason) implements Result {
+    }
+
+    public static boolean looksLikeJwt(String token) {
+        return token.chars().filter(c -> c == '.').count() == 2;
+    }
+
+    public Result verify(String token, Instant now) {
+        JWT jwt;
+        try {
+            jwt = JWTParser.parse(token);
+        } catch (ParseException e) {
+            return new Refused("malformed token");
+        }
+        if (!(jwt instanceof SignedJWT signed)) {
+            return new Refused("unsigned token (alg none) refused");
+        }
+        JWSAlgorithm alg = signed.getHeader().getAlgorithm();
+        if (!JWSAlgorithm.HS256.equals(alg)) {
+            return new Refused("algorithm " + alg + " not accepted (HS256 only)");
+        }
+        try {
+            if (!signed.verify(verifier)) {
+                return new Refused("bad signature");
+            }
+        } catch (JOSEException e) {
+            return new Refused("signature cannot be verified");
+        }
+        JWTClaimsSet claims;
+        try {
+            claims = signed.getJWTClaimsSet();
+        } catch (ParseException e) {
+            return new Refused("malformed claims");
+        }
+        Date exp = claims.getExpirationTime();
+        if (exp == null) {
+            return new Refused("no exp claim");
+        }
+        if (now.isAfter(exp.toInstant().plus(clockSkew))) {
+            return new Refused("expired");
+        }
+        Date nbf = claims.getNotBeforeTime();
+        if (nbf != null && now.isBefore(nbf.toInstant().minus(clockSkew))) {
+            return new Refused("not yet valid");
+        }
+        String sub = claims.getSubject();
+        if (sub == null || sub.isBlank()) {
+            return new Refused("no sub claim");
+        }
+        Optional<String> tenant = tenantOf(claims.getClaims());
+        if (tenant.isEmpty()) {
+            return new Refused("no tenant claim " + String.join(".", tenantClaimPath));
+        }
+        return new Valid(sub, tenant.get());
+    }
+
+    @SuppressWarnings("unchecked")
+    private Optional<String> tenantOf(Map<String, Object> claims) {
+        Object node = claims;
+        for (String part : tenantClaimPath) {
+            if (!(node instanceof Map<?, ?> m)) {
+                return Optional.empty();
+            }
+            node = ((Map<String, Object>) m).get(part);
+        }
+        return node instanceof String s && !s.isBlank() ? Optional.of(s) : Optional.empty();
+    }
+}

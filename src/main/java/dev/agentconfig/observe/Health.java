@@ -1,0 +1,159 @@
+package dev.agentconfig.observe;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import javax.sql.DataSource;
+
+import dev.agentconfig.failure.FailureClassifier;
+import dev.agentconfig.store.LocalStore;
+import dev.agentconfig.store.PendingEntry;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * /observe/health. Overall UP only when every check is UP. DOWN means an operator should look:
+ * the answer names what is wrong. `acceptingSaves` says whether a save can still be
+ * acknowledged (the database or the local store takes it), which is what a load balancer needs.
+ */
+public final class Health {
+    private static final Logger LOG = LoggerFactory.getLogger(Health.class);
+
+    private final DataSource dataSource;
+    private final SchemaCheck schema;
+    private final LocalStore localStore;
+    private final Duration maxPendingAge;
+    private final FailureClassifier classifier = new FailureClassifier();
+
+    public Health(DataSource dataSource, LocalStore localStore, Duration maxPendingAge) {
+        this.dataSource = dataSource;
+        this.schema = new SchemaCheck(dataSource);
+        this.localStore = localStore;
+        this.maxPendingAge = maxPendingAge;
+    }
+
+    public List<HealthCheck> checks() {
+        List<HealthCheck> checks = new ArrayList<>();
+        boolean dbUp = false;
+        try (Connection c = dataSource.getConnection()) {
+            dbUp = c.isValid(2);
+            checks.add(dbUp ? HealthCheck.up("database", "reachable", Map.of())
+                    : HealthCheck.down("database", "connection not valid", Map.of()));
+        } catch (SQLException e) {
+            var f = classifier.classify(e);
+            checks.add(HealthCheck.down("database", "unreachable: " + f.message(), Map.of("code", f.code())));
+        }
+        if (dbUp) {
+            try {
+                List<String> missing = schema.missing();
+                checks.add(missing.isEmpty() ? HealthCheck.up("schema", "complete", Map.of())
+                        : HealthCheck.down("schema", "missing: " + String.join("; ", missing), Map.of("missing", missing)));
+            } catch (SQLException e) {
+                checks.add(HealthCheck.down("schema", "cannot be inspected: " + e.getMessage(), Map.of()));
+            }
+        } else {
+            checks.add(HealthCheck.down("schema", "not checked: the database is unreachable", Map.of()));
+        }
+        checks.add(localStoreWritable());
+        checks.addAll(backlog());
+        return checks;
+    }
+
+    private HealthCheck localStoreWritable() {
+        Path probe = localStore.root().resolve(".health-probe");
+        try {
+            Files.createDirectories(localStore.root());
+            Files.write(probe, new byte[] {1}, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE, StandardOpenOption.SYNC);
+            Files.delete(probe);
+            return HealthCheck.up("localStore", "writable", Map.of("path", localStore.root().toString()));
+        } catch (IOException | RuntimeException e) {
+            return HealthCheck.down("localStore", "not writable: " + e, Map.of("path", localStore.root().toString()));
+        }
+    }
+
+    private List<HealthCheck> backlog() {
+        List<PendingEntry> entries;
+        try {
+            entries = localStore.list();
+        } catch (RuntimeException e) {
+            return List.of(HealthCheck.down("backlog", "the local store cannot be read: " + e.getMessage(), Map.of()));
+        }
+        Instant now = Instant.now();
+        long pending = 0;
+        long quarantined = 0;
+        Duration oldest = Duration.ZERO;
+        for (PendingEntry e : entries) {
+            if (e.quarantined()) {
+                quarantined++;
+                continue;
+            }
+            pending++;
+            Duration age = Duration.between(Instant.parse(e.createdAt()), now);
+            if (age.compareTo(oldest) > 0) {
+                oldest = age;
+            }
+        }
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("pending", pending);
+        data.put("oldestPendingSeconds", oldest.toSeconds());
+        data.put("maxPendingSeconds", maxPendingAge.toSeconds());
+        HealthCheck backlog = oldest.compareTo(maxPendingAge) > 0
+                ? HealthCheck.down("backlog", pending + " pending, the oldest for " + oldest.toSeconds()
+                        + " s (over " + maxPendingAge.toSeconds() + " s): the database is not taking them", data)
+                : HealthCheck.up("backlog", pending + " pending", data);
+        HealthCheck quarantine = quarantined > 0
+                ? HealthCheck.down("quarantine", quarantined + " quarantined: the database refused them; "
+                        + "see diagnostics, fix, then POST …/retry", Map.of("quarantined", quarantined))
+                : HealthCheck.up("quarantine", "none", Map.of("quarantined", 0));
+        return List.of(backlog, quarantine);
+    }
+
+    /** Route step: the health answer, 200 when UP and 503 when DOWN. */
+    public Map<String, Object> report(Exchange exchange) {
+        List<HealthCheck> checks = checks();
+        boolean up = checks.stream().allMatch(HealthCheck::up);
+        boolean dbUp = checks.stream().anyMatch(c -> c.name().equals("database") && c.up());
+        boolean storeUp = checks.stream().anyMatch(c -> c.name().equals("localStore") && c.up());
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", up ? "UP" : "DOWN");
+        body.put("acceptingSaves", dbUp || storeUp);
+        Map<String, Object> byName = new LinkedHashMap<>();
+        for (HealthCheck c : checks) {
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("status", c.up() ? "UP" : "DOWN");
+            one.put("detail", c.detail());
+            one.putAll(c.data());
+            byName.put(c.name(), one);
+        }
+        body.put("checks", byName);
+        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, up ? 200 : 503);
+        return body;
+    }
+
+    /** At start: say loudly what the schema lacks (the seed's two bugs are named). */
+    public void logSchemaAtStart() {
+        try {
+            List<String> missing = schema.missing();
+            if (missing.isEmpty()) {
+                LOG.info("Schema check: complete");
+            } else {
+                LOG.error("Schema check: missing {}; saves to the affected table will queue in the local store",
+                        String.join("; ", missing));
+            }
+        } catch (SQLException e) {
+            LOG.warn("Schema check postponed: the database is unreachable ({})", e.getMessage());
+        }
+    }
+}
