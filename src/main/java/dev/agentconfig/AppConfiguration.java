@@ -13,7 +13,14 @@ import dev.agentconfig.failure.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
 import dev.agentconfig.failure.RetryTransient;
 import dev.agentconfig.inbox.InboxSteps;
+import dev.agentconfig.read.CollectReadings;
+import dev.agentconfig.read.Diagnostics;
+import dev.agentconfig.read.DiagnosticsPage;
+import dev.agentconfig.read.KeyReader;
+import dev.agentconfig.read.ReadSteps;
+import dev.agentconfig.read.Reveal;
 import dev.agentconfig.save.IdempotencyKeys;
+import dev.agentconfig.save.LegacyKeyAdoption;
 import dev.agentconfig.save.KeepFailures;
 import dev.agentconfig.save.SaveSteps;
 import dev.agentconfig.save.VersionClock;
@@ -73,6 +80,22 @@ public class AppConfiguration implements CamelConfiguration {
         registry.bind("keepFailures", new KeepFailures());
         registry.bind("inboxSteps", new InboxSteps(settings.inboxDir()));
         registry.bind("httpGuard", new HttpGuard(serviceToken.value(), settings.maxBodyBytes()));
+
+        // ----- issue 3: read path, reveal, diagnostics, legacy rows ------------------------------
+        // (routes/read.camel.yaml, api-read.camel.yaml, diagnostics.camel.yaml,
+        //  api-diagnostics.camel.yaml, legacy-key.camel.yaml)
+        KeyReader keyReader = new KeyReader(cipher);
+        registry.bind("readSteps", new ReadSteps(keyReader, classifier, localStore, meters));
+        registry.bind("collectReadings", new CollectReadings(classifier));
+        registry.bind("reveal", new Reveal(registry.lookupByNameAndType("httpGuard", HttpGuard.class), keyReader,
+                audit, meters));
+        registry.bind("diagnostics", new Diagnostics(keyReader));
+        registry.bind("diagnosticsPage", new DiagnosticsPage());
+        registry.bind("legacyKey", new LegacyKeyAdoption(cipher, localStore, audit,
+                registry.lookupByNameAndType("profileBreaker", CircuitBreaker.class),
+                registry.lookupByNameAndType("settingsBreaker", CircuitBreaker.class),
+                "jdbc".equals(settings.transport())));
+        // ----- end of issue 3 ----------------------------------------------------------------------
 
         context.addStartupListener((ctx, alreadyStarted) -> {
             if (!alreadyStarted) {
