@@ -95,6 +95,9 @@ public class AppConfiguration implements CamelConfiguration {
                 registry.lookupByNameAndType("profileBreaker", CircuitBreaker.class),
                 registry.lookupByNameAndType("settingsBreaker", CircuitBreaker.class),
                 "jdbc".equals(settings.transport())));
+        // Cache-Control: no-store must reach the client (Camel's HTTP header filter drops it by default)
+        context.getComponent("platform-http", org.apache.camel.component.platform.http.PlatformHttpComponent.class)
+                .setHeaderFilterStrategy(new dev.agentconfig.api.ResponseHeaderFilter());
         // ----- end of issue 3 ----------------------------------------------------------------------
 
         context.addStartupListener((ctx, alreadyStarted) -> {
