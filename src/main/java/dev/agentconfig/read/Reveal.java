@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET …?reveal=true}: the one place a plaintext key leaves the service. Who may reveal is
- * HttpGuard's decision (the service token only); every reveal, granted or refused, is audited.
+ * HttpGuard's decision (the service token only). Every reveal request for a known user is
+ * audited: granted (the key was returned), refused (403), or empty (no key, or it does not decrypt).
  */
 public final class Reveal {
     private static final Logger LOG = LoggerFactory.getLogger(Reveal.class);

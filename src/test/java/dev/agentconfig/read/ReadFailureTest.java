@@ -45,9 +45,12 @@ class ReadFailureTest extends ReadTestSupport {
         try {
             assertThat(put(tenant, user, "{\"smsAgentId\":\"sms_outage\"}").statusCode()).isEqualTo(202);
 
+            long t0 = System.nanoTime();
             HttpResponse<String> r = getConfig(tenant, user);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
 
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            LOG.info("FIGURE read latency with the database stopped: {} ms (connect timeout 400 ms)", ms);
             JsonNode view = json(r);
             assertThat(view.get("smsAgentId").asText()).isEqualTo("sms_outage");
             assertThat(view.get("fields").get("smsAgentId").get("source").asText()).isEqualTo("local_store");
@@ -125,6 +128,10 @@ class ReadFailureTest extends ReadTestSupport {
             System.out.printf("FIGURE read latency: healthy %d ms; user_settings locked %d ms (read timeout 700 ms)%n",
                     healthyMs, slowMs);
         }
+        io.micrometer.core.instrument.MeterRegistry meters = context.getRegistry()
+                .lookupByNameAndType("meterRegistry", io.micrometer.core.instrument.MeterRegistry.class);
+        assertThat(meters.get("agentconfig.read.location.failures").tag("location", "user_settings")
+                .tag("status", "timeout").counter().count()).isGreaterThanOrEqualTo(1);
         // once the lock is gone the location answers again
         assertThat(read(tenant, user).get("sources").get("user_settings").get("status").asText()).isEqualTo("ok");
     }

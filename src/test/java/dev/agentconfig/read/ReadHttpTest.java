@@ -139,6 +139,8 @@ class ReadHttpTest extends ReadTestSupport {
         // the plaintext reached the caller only: not the logs, not the audit table
         assertThat(logs.text()).doesNotContain(key);
         assertThat(dumpDatabase()).doesNotContain(key);
+        execute("CHECKPOINT");
+        assertNotInDataDir(key);
         assertThat(awaitAudit(tenant, user, 1)).hasSize(1);
     }
 
