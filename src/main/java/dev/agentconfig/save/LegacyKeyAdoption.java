@@ -108,6 +108,6 @@ public final class LegacyKeyAdoption {
     public void skipped(Exchange exchange) {
         exchange.getMessage().setBody(null);
         Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        LOG.debug("Legacy key lookup skipped: {}", error == null ? "unknown" : error.getClass().getSimpleName());
+        LOG.debug("Legacy key lookup skipped: {}", error == null ? "unknown" : String.valueOf(error.getMessage()));
     }
 }

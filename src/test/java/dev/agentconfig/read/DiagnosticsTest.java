@@ -140,6 +140,35 @@ class DiagnosticsTest extends ReadTestSupport {
     }
 
     @Test
+    void aSlowLegacyLookupIsSkippedAndTheSaveGoesOn() throws Exception {
+        String tenant = newTenant();
+        UUID user = newUser();
+        seedRows(tenant, user);
+        try (java.sql.Connection blocker = dataSource().getConnection()) {
+            blocker.setAutoCommit(false);
+            try (java.sql.Statement st = blocker.createStatement()) {
+                st.execute("LOCK TABLE public.user_settings IN ACCESS EXCLUSIVE MODE");
+            }
+            long t0 = System.nanoTime();
+            HttpResponse<String> r = put(tenant, user, "{\"callAgentId\":\"call_slow\"}");
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            blocker.rollback();
+
+            // the lookup gave up, both targets timed out (the tenant guard of user_profiles reads
+            // user_settings too): queued, nothing lost, and the legacy key left alone
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+            assertThat(json(r).get("targets").get("user_profiles").asText()).isEqualTo("queued");
+            assertThat(json(r).get("targets").get("user_settings").asText()).isEqualTo("queued");
+            System.out.printf("FIGURE save with user_settings locked (legacy lookup, then two statement "
+                    + "timeouts of 1.5 s): %d ms%n", ms);
+        }
+        assertThat(profileRow(user).orElseThrow().get("encrypted_retell_api_key")).isEqualTo(SEED_ENCRYPTED);
+        JsonNode entry = localEntry(tenant, user).orElseThrow();
+        assertThat(entry.get("fields").has("retellApiKey")).isFalse();
+        assertThat(entry.get("fields").get("callAgentId").get("value").asText()).isEqualTo("call_slow");
+    }
+
+    @Test
     void aKeyPendingLocallyIsNeverOverwrittenByTheLegacyOne() {
         String tenant = newTenant();
         UUID user = newUser();
