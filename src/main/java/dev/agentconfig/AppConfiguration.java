@@ -14,12 +14,20 @@ import dev.agentconfig.failure.RetryTransient;
 import dev.agentconfig.inbox.InboxSteps;
 import dev.agentconfig.observe.Health;
 import dev.agentconfig.observe.Metrics;
+import dev.agentconfig.read.CollectReadings;
+import dev.agentconfig.read.Diagnostics;
+import dev.agentconfig.read.DiagnosticsPage;
+import dev.agentconfig.read.KeyReader;
+import dev.agentconfig.read.ReadSteps;
+import dev.agentconfig.read.Reveal;
 import dev.agentconfig.save.IdempotencyKeys;
 import dev.agentconfig.save.KeepFailures;
+import dev.agentconfig.save.LegacyKeyAdoption;
 import dev.agentconfig.save.SaveSteps;
 import dev.agentconfig.save.TargetBreakers;
 import dev.agentconfig.save.VersionClock;
 import dev.agentconfig.store.LocalStore;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.CamelConfiguration;
@@ -86,6 +94,25 @@ public class AppConfiguration implements CamelConfiguration {
                 .map(secret -> new UserTokens(secret, settings.tenantClaim(), settings.jwtClockSkew()))
                 .orElse(null);
         registry.bind("httpGuard", new HttpGuard(serviceToken.value(), settings.maxBodyBytes(), userTokens));
+
+        // ----- issue 3: read path, reveal, diagnostics, legacy rows ------------------------------
+        // (routes/read.camel.yaml, api-read.camel.yaml, diagnostics.camel.yaml,
+        //  api-diagnostics.camel.yaml, legacy-key.camel.yaml)
+        KeyReader keyReader = new KeyReader(cipher);
+        registry.bind("readSteps", new ReadSteps(keyReader, classifier, localStore, meters));
+        registry.bind("collectReadings", new CollectReadings(classifier));
+        registry.bind("reveal", new Reveal(registry.lookupByNameAndType("httpGuard", HttpGuard.class), keyReader,
+                audit, meters));
+        registry.bind("diagnostics", new Diagnostics(keyReader));
+        registry.bind("diagnosticsPage", new DiagnosticsPage());
+        registry.bind("legacyKey", new LegacyKeyAdoption(cipher, localStore, audit,
+                registry.lookupByNameAndType("profileBreaker", CircuitBreaker.class),
+                registry.lookupByNameAndType("settingsBreaker", CircuitBreaker.class),
+                "jdbc".equals(settings.transport())));
+        // Cache-Control: no-store must reach the client (Camel's HTTP header filter drops it by default)
+        context.getComponent("platform-http", org.apache.camel.component.platform.http.PlatformHttpComponent.class)
+                .setHeaderFilterStrategy(new dev.agentconfig.api.ResponseHeaderFilter());
+        // ----- end of issue 3 ----------------------------------------------------------------------
 
         context.addStartupListener((ctx, alreadyStarted) -> {
             if (!alreadyStarted) {

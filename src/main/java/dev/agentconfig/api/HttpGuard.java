@@ -97,6 +97,14 @@ public final class HttpGuard {
         return Problem.unauthorized(detail);
     }
 
+    /**
+     * Whether this caller may see a plaintext API key ({@code ?reveal=true}): the service token
+     * only. Any other kind of caller (end users' JWTs, issue 5) must never reveal.
+     */
+    public boolean mayReveal(Exchange exchange) {
+        return exchange.getProperty(CALLER_PROPERTY) == Caller.SERVICE;
+    }
+
     /** The body of a write: application/json and at most the configured size. */
     public void requireJsonBody(Exchange exchange) {
         String contentType = exchange.getMessage().getHeader(Exchange.CONTENT_TYPE, String.class);

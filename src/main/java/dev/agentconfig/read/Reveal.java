@@ -1,0 +1,122 @@
+package dev.agentconfig.read;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+
+import dev.agentconfig.api.HttpGuard;
+import dev.agentconfig.api.Problem;
+import dev.agentconfig.audit.AuditEvent;
+import dev.agentconfig.audit.AuditTrail;
+import dev.agentconfig.crypto.FieldCipher;
+import dev.agentconfig.save.Field;
+import dev.agentconfig.save.Identifiers;
+import dev.agentconfig.save.SaveSteps;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET …?reveal=true}: the one place a plaintext key leaves the service. Who may reveal is
+ * HttpGuard's decision (the service token only). Every reveal request for a known user is
+ * audited: granted (the key was returned), refused (403), or empty (no key, or it does not decrypt).
+ */
+public final class Reveal {
+    private static final Logger LOG = LoggerFactory.getLogger(Reveal.class);
+    static final String PROPERTY = "agentconfig.reveal";
+
+    private final HttpGuard guard;
+    private final KeyReader keys;
+    private final AuditTrail audit;
+    private final MeterRegistry meters;
+
+    public Reveal(HttpGuard guard, KeyReader keys, AuditTrail audit, MeterRegistry meters) {
+        this.guard = guard;
+        this.keys = keys;
+        this.audit = audit;
+        this.meters = meters;
+    }
+
+    /** Before the read: is a reveal asked for, and may this caller have it? 403 (audited) if not. */
+    public void authorize(Exchange exchange) {
+        if (!requested(exchange)) {
+            return;
+        }
+        if (!guard.mayReveal(exchange)) {
+            record(exchange, false, Map.of("reason", "caller-not-allowed"));
+            throw Problem.forbidden("only the service token may reveal the API key");
+        }
+        exchange.setProperty(PROPERTY, Boolean.TRUE);
+    }
+
+    /** After the read: put the plaintext key into the answer (if there is one that opens), and audit it. */
+    public void apply(Exchange exchange) {
+        if (!Boolean.TRUE.equals(exchange.getProperty(PROPERTY, Boolean.class))) {
+            return;
+        }
+        ReadResult result = exchange.getProperty(ReadResult.PROPERTY, ReadResult.class);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> body = exchange.getMessage().getBody(Map.class);
+        FieldValue winner = result.winner(Field.RETELL_API_KEY).orElse(null);
+        Map<String, Object> details = new LinkedHashMap<>();
+        if (winner == null || winner.value() == null) {
+            details.put("reason", "no-key");
+            record(exchange, false, details);
+            body.put("revealed", false);
+            return;
+        }
+        details.put("source", winner.source().id());
+        details.put("version", winner.version());
+        String plaintext;
+        try {
+            plaintext = keys.plaintext(result.tenantId(), result.userId(), winner);
+        } catch (FieldCipher.EnvelopeException e) {
+            details.put("reason", ReadView.UNDECRYPTABLE);
+            record(exchange, false, details);
+            body.put("revealed", false);
+            return;
+        }
+        body.put(Field.RETELL_API_KEY.json(), plaintext);
+        body.put("revealed", true);
+        record(exchange, true, details);
+        LOG.info("The API key of {}/{} was revealed to the service (audited)", result.tenantId(), result.userId());
+    }
+
+    /** {@code reveal=true|false} in the query string; anything else is a bad request. */
+    static boolean requested(Exchange exchange) {
+        String query = exchange.getMessage().getHeader(Exchange.HTTP_QUERY, String.class);
+        if (query == null || query.isEmpty()) {
+            return false;
+        }
+        Boolean reveal = null;
+        for (String pair : query.split("&")) {
+            int eq = pair.indexOf('=');
+            String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            if (!"reveal".equals(name)) {
+                continue;
+            }
+            String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            if (reveal != null || !("true".equals(value) || "false".equals(value))) {
+                throw Problem.badRequest("reveal must be given once, as true or false");
+            }
+            reveal = "true".equals(value);
+        }
+        return Boolean.TRUE.equals(reveal);
+    }
+
+    private void record(Exchange exchange, boolean success, Map<String, Object> details) {
+        String tenant = exchange.getMessage().getHeader(SaveSteps.HEADER_TENANT, String.class);
+        String user = exchange.getMessage().getHeader(SaveSteps.HEADER_USER, String.class);
+        Map<String, Object> d = new LinkedHashMap<>(details);
+        d.put("requestId", exchange.getProperty(HttpGuard.REQUEST_ID, String.class));
+        Object caller = exchange.getProperty(HttpGuard.CALLER_PROPERTY);
+        d.put("caller", caller == null ? "unknown" : caller.toString().toLowerCase(java.util.Locale.ROOT));
+        audit.record(new AuditEvent(Instant.now(), "reveal", Identifiers.validTenant(tenant) ? tenant : null,
+                Identifiers.validUser(user) ? UUID.fromString(user) : null, success, d));
+        meters.counter("agentconfig.reveals", "outcome", success ? "revealed" : "refused").increment();
+    }
+}

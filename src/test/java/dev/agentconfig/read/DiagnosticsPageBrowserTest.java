@@ -1,0 +1,169 @@
+package dev.agentconfig.read;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+import dev.agentconfig.crypto.FieldCipher;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The diagnostic page in a real browser: Debian's headless Chromium driven by its chromedriver
+ * (installed by .ci/run). A person opens /diagnostics, types tenant, user and token, and reads
+ * the checks (failing ones highlighted) and what each location holds.
+ */
+class DiagnosticsPageBrowserTest extends ReadTestSupport {
+    private static final Logger LOG = LoggerFactory.getLogger(DiagnosticsPageBrowserTest.class);
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    /** The page's highlight for a failing check (CSS --fail-bg #fde2e1). */
+    private static final String FAIL_BACKGROUND = "rgba(253, 226, 225, 1)";
+
+    private WebDriver browser;
+    private ChromeDriverService driverService;
+    private Path profileDir;
+
+    @BeforeAll
+    void openBrowser() throws IOException {
+        assertThat(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER))
+                .as("this test needs Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver")
+                .isTrue();
+        // explicit binaries: Selenium Manager must not look for (or download) anything
+        System.setProperty("SE_OFFLINE", "true");
+        System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
+        profileDir = Files.createTempDirectory("acs-chromium-");
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + profileDir);
+        driverService = new ChromeDriverService.Builder()
+                .usingDriverExecutable(new File(CHROMEDRIVER.toString()))
+                .usingAnyFreePort()
+                .build();
+        long t0 = System.nanoTime();
+        browser = new ChromeDriver(driverService, options);
+        LOG.info("FIGURE headless Chromium started in {} ms", (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    @AfterAll
+    void closeBrowser() {
+        if (browser != null) {
+            browser.quit();
+        }
+        if (driverService != null) {
+            driverService.stop();
+        }
+        if (profileDir != null) {
+            try (Stream<Path> files = Files.walk(profileDir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    @Test
+    void aPersonDiagnosesALegacyUserAndSeesTheFailingChecksHighlighted() {
+        String tenant = newTenant();
+        UUID user = newUser();
+        String plaintext = newKey();
+        // the seed's way: the key in plaintext inside retell_config, agent ids only in user_settings
+        update("INSERT INTO public.user_settings (user_id, tenant_id, retell_config, updated_at) "
+                        + "VALUES (?, ?, jsonb_build_object('api_key', CAST(? AS text), 'call_agent_id', 'call_legacy', "
+                        + "'sms_agent_id', 'sms_legacy'), now())",
+                user, tenant, plaintext);
+
+        browser.get(baseUrl() + "/diagnostics");
+        assertThat(browser.getTitle()).contains("diagnostics");
+        browser.findElement(By.id("tenant")).sendKeys(tenant);
+        browser.findElement(By.id("user")).sendKeys(user.toString());
+        browser.findElement(By.id("token")).sendKeys(serviceToken);
+        long t0 = System.nanoTime();
+        browser.findElement(By.id("check")).click();
+
+        WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(15));
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("result")));
+        LOG.info("FIGURE diagnostics page: click to rendered table {} ms", (System.nanoTime() - t0) / 1_000_000);
+
+        Map<String, WebElement> checks = new LinkedHashMap<>();
+        for (WebElement row : browser.findElements(By.cssSelector("#checks tbody tr"))) {
+            checks.put(row.getAttribute("data-check"), row);
+        }
+        assertThat(checks).hasSize(7);
+        List<String> failing = checks.entrySet().stream()
+                .filter(e -> e.getValue().getAttribute("class").contains("fail")).map(Map.Entry::getKey).toList();
+        assertThat(failing).containsExactlyInAnyOrder("in-user-profiles", "no-plaintext-key");
+        for (Map.Entry<String, WebElement> e : checks.entrySet()) {
+            WebElement result = e.getValue().findElement(By.cssSelector("td.result"));
+            String background = e.getValue().findElement(By.cssSelector("td")).getCssValue("background-color");
+            if (failing.contains(e.getKey())) {
+                assertThat(result.getText()).as(e.getKey()).isEqualTo("FAIL");
+                assertThat(background).as("highlight of %s", e.getKey()).isEqualTo(FAIL_BACKGROUND);
+            } else {
+                assertThat(result.getText()).as(e.getKey()).isEqualTo("PASS");
+                assertThat(background).as("no highlight on %s", e.getKey()).isNotEqualTo(FAIL_BACKGROUND);
+            }
+        }
+        assertThat(checks.get("no-plaintext-key").findElement(By.cssSelector("td.detail")).getText())
+                .contains("plaintext key", "next save");
+        assertThat(checks.get("in-user-profiles").findElement(By.cssSelector("td.detail")).getText())
+                .contains("no row");
+        assertThat(browser.findElement(By.id("summary")).getText()).isEqualTo("2 of 7 checks fail.");
+
+        // what each location holds: the legacy key masked and marked, the merged values and their source
+        WebElement keyRow = browser.findElement(By.cssSelector("#locations tr[data-field='retellApiKey']"));
+        List<WebElement> cells = keyRow.findElements(By.cssSelector("td"));
+        assertThat(cells.get(0).getText()).isEqualTo("—"); // user_profiles
+        assertThat(cells.get(1).getText()).contains(FieldCipher.mask(plaintext), "legacy plaintext");
+        assertThat(cells.get(1).getAttribute("class")).contains("bad", "winner");
+        assertThat(cells.get(2).getText()).isEqualTo("—"); // local_store
+        assertThat(cells.get(3).getText()).contains(FieldCipher.mask(plaintext), "from user_settings");
+        WebElement callRow = browser.findElement(By.cssSelector("#locations tr[data-field='callAgentId']"));
+        assertThat(callRow.findElements(By.cssSelector("td")).get(3).getText()).contains("call_legacy",
+                "from user_settings");
+        assertThat(browser.findElement(By.cssSelector("#locations tr.location-status")).getText())
+                .contains("empty", "ok");
+        // the page shows neither the plaintext key nor the token it was given
+        String page = browser.findElement(By.tagName("body")).getText();
+        assertThat(page.contains(plaintext)).as("plaintext key on the page").isFalse();
+        assertThat(page).doesNotContain(serviceToken);
+    }
+
+    @Test
+    void aWrongTokenShowsTheProblemInsteadOfATable() {
+        browser.get(baseUrl() + "/diagnostics");
+        browser.findElement(By.id("tenant")).sendKeys("acme");
+        browser.findElement(By.id("user")).sendKeys(UUID.randomUUID().toString());
+        browser.findElement(By.id("token")).sendKeys("not-the-token");
+        browser.findElement(By.id("check")).click();
+
+        WebElement error = new WebDriverWait(browser, Duration.ofSeconds(15))
+                .until(ExpectedConditions.visibilityOfElementLocated(By.id("error")));
+        assertThat(error.getText()).contains("401", "bearer token is not valid");
+        assertThat(browser.findElement(By.id("result")).isDisplayed()).isFalse();
+    }
+}
