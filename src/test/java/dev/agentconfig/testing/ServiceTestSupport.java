@@ -74,10 +74,16 @@ public abstract class ServiceTestSupport extends CamelMainTestSupport {
         }
     }
 
+    /** Whatever a test class did, the service's own secrets never reached a log line. */
     @AfterAll
     void releaseLogs() {
         if (logs != null) {
             logs.detach();
+            assertThat(logs.text())
+                    .as("the service token or the encryption key appeared in the log output")
+                    .doesNotContain(serviceToken)
+                    .doesNotContain(Base64.getEncoder().encodeToString(encryptionKey))
+                    .doesNotContain(KEY_PREFIX);
         }
     }
 
