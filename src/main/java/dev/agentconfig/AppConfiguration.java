@@ -3,6 +3,7 @@ package dev.agentconfig;
 
 import dev.agentconfig.api.HttpErrorPages;
 import dev.agentconfig.api.HttpGuard;
+import dev.agentconfig.api.ShutdownGate;
 import dev.agentconfig.api.UserTokens;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Settings;
@@ -114,9 +115,11 @@ public class AppConfiguration implements CamelConfiguration {
                 .setHeaderFilterStrategy(new dev.agentconfig.api.ResponseHeaderFilter());
         // ----- end of issue 3 ----------------------------------------------------------------------
 
+        ShutdownGate gate = new ShutdownGate();
+        context.getManagementStrategy().addEventNotifier(gate);
         context.addStartupListener((ctx, alreadyStarted) -> {
             if (!alreadyStarted) {
-                HttpErrorPages.install(ctx, settings.httpPort(), settings.maxBodyBytes());
+                HttpErrorPages.install(ctx, settings.httpPort(), settings.maxBodyBytes(), gate);
                 StartBanner.print(settings, serviceToken);
             }
         });

@@ -1,5 +1,6 @@
 package dev.agentconfig;
 
+import dev.agentconfig.db.EmbeddedDatabase;
 import org.apache.camel.main.Main;
 
 /** Starts the service: {@code java -jar target/agent-config-sync.jar}. */
@@ -16,6 +17,8 @@ public final class Application {
         } catch (Exception e) {
             System.err.println("agent-config-sync failed to start: " + e.getMessage());
             code = 1;
+        } finally {
+            EmbeddedDatabase.stopAll();
         }
         // the embedded PostgreSQL and the pool run non-daemon threads: leave deliberately
         System.exit(code);

@@ -21,7 +21,7 @@ public final class HttpErrorPages {
     private HttpErrorPages() {
     }
 
-    public static void install(CamelContext context, int port, int maxBodyBytes) {
+    public static void install(CamelContext context, int port, int maxBodyBytes, ShutdownGate gate) {
         VertxPlatformHttpRouter router = VertxPlatformHttpRouter.lookup(context,
                 VertxPlatformHttpRouter.getRouterNameFromPort(port));
         if (router == null) {
@@ -29,6 +29,17 @@ public final class HttpErrorPages {
             return;
         }
         io.vertx.ext.web.Router main = mainRouter(router);
+        // first of all routes: once the service is stopping, new requests are turned away
+        (main == null ? router : main).route().order(Integer.MIN_VALUE).handler(ctx -> {
+            if (gate.closing()) {
+                ctx.response().putHeader("Retry-After", "1").putHeader("Connection", "close");
+                page(new Problem(503, "shutting-down", "The service is stopping",
+                        "the service is shutting down; retry in a moment (another instance, or this one after its restart)",
+                        null)).handle(ctx);
+            } else {
+                ctx.next();
+            }
+        });
         for (io.vertx.ext.web.Router r : main == null ? java.util.List.of(router) : java.util.List.of(router, main)) {
             installOn(r, maxBodyBytes);
         }

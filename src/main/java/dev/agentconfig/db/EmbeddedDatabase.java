@@ -19,6 +19,9 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedDatabase implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedDatabase.class);
 
+    /** Servers still running, for Application to stop when start-up failed half-way. */
+    private static final java.util.Set<EmbeddedDatabase> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private final Path clusterDir;
     private final int port;
     private EmbeddedPostgres server;
@@ -39,13 +42,14 @@ public final class EmbeddedDatabase implements AutoCloseable {
             server = EmbeddedPostgres.builder()
                     .setDataDirectory(clusterDir)
                     .setCleanDataDirectory(false)
-                    .setRegisterShutdownHook(true)
+                    .setRegisterShutdownHook(false)
                     .setPort(port)
                     .setPGStartupWait(Duration.ofSeconds(30))
                     .setServerConfig("listen_addresses", "127.0.0.1")
                     .setServerConfig("max_connections", "100")
                     .setServerConfig("fsync", "on")
                     .start();
+            RUNNING.add(this);
             LOG.info("Embedded PostgreSQL started on 127.0.0.1:{} with data in {} ({} ms)",
                     port, clusterDir, (System.nanoTime() - t0) / 1_000_000);
         } catch (IOException e) {
@@ -90,6 +94,17 @@ public final class EmbeddedDatabase implements AutoCloseable {
             throw new UncheckedIOException("cannot stop the embedded PostgreSQL", e);
         } finally {
             server = null;
+            RUNNING.remove(this);
+        }
+    }
+
+    /**
+     * Stops every server this process started. Not a JVM shutdown hook: hooks run concurrently,
+     * and the database must outlive the graceful stop of the routes that write to it.
+     */
+    public static void stopAll() {
+        for (EmbeddedDatabase db : RUNNING) {
+            db.stop();
         }
     }
 
