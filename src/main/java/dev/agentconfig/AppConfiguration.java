@@ -28,6 +28,12 @@ import dev.agentconfig.save.SaveSteps;
 import dev.agentconfig.save.TargetBreakers;
 import dev.agentconfig.save.VersionClock;
 import dev.agentconfig.store.LocalStore;
+import dev.agentconfig.sync.Backoff;
+import dev.agentconfig.sync.RequeueSteps;
+import dev.agentconfig.sync.SyncMetrics;
+import dev.agentconfig.sync.SyncPass;
+import dev.agentconfig.sync.SyncSettings;
+import dev.agentconfig.sync.SyncSteps;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -114,6 +120,19 @@ public class AppConfiguration implements CamelConfiguration {
         context.getComponent("platform-http", org.apache.camel.component.platform.http.PlatformHttpComponent.class)
                 .setHeaderFilterStrategy(new dev.agentconfig.api.ResponseHeaderFilter());
         // ----- end of issue 3 ----------------------------------------------------------------------
+
+        // ----- local store -> database sync (issue 4: routes/sync.camel.yaml, routes/api-sync.camel.yaml)
+        SyncSettings syncSettings = SyncSettings.from(context);
+        SyncMetrics syncMetrics = new SyncMetrics(meters, localStore);
+        registry.bind("syncSteps", new SyncSteps(localStore,
+                new Backoff(syncSettings.backoffBase(), syncSettings.backoffMax()), syncMetrics, audit));
+        registry.bind("syncPass", new SyncPass(database, localStore, syncSettings, syncMetrics));
+        registry.bind("requeueSteps", new RequeueSteps(localStore, audit));
+        if (syncSettings.haltAfterDbWrite()) {
+            LOG.warn("FAULT INJECTION is on (agentconfig.sync.fault.halt-after-db-write=true): the JVM halts after "
+                    + "the first replay that writes to the database. For tests only.");
+        }
+        // ----- end of the sync block
 
         ShutdownGate gate = new ShutdownGate();
         context.getManagementStrategy().addEventNotifier(gate);

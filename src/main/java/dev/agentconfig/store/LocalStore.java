@@ -44,6 +44,24 @@ public final class LocalStore {
     /** user -> tenant of every entry on disk, to refuse a save under a second tenant. */
     private final Map<UUID, String> tenantOfUser = new ConcurrentHashMap<>();
     private final Map<Path, Boolean> syncedDirs = new ConcurrentHashMap<>();
+    /**
+     * What each entry on disk is waiting for (state, age, next attempt), kept in memory so that the
+     * sync finds due entries and the metrics count them without re-reading every file. Updated by
+     * every write (fsync), every removal, and the start-up scan.
+     */
+    private final Map<EntryKey, Status> index = new ConcurrentHashMap<>();
+
+    /** The indexed part of an entry. */
+    public record Status(String state, Instant createdAt, Instant nextAttemptAt) {
+        static Status of(PendingEntry e) {
+            return new Status(e.state(), e.createdAt() == null ? Instant.EPOCH : Instant.parse(e.createdAt()),
+                    e.nextAttempt());
+        }
+
+        public boolean pending() {
+            return PendingEntry.PENDING.equals(state);
+        }
+    }
 
     public LocalStore(Path root) {
         this.root = root;
@@ -58,6 +76,7 @@ public final class LocalStore {
         }
         for (PendingEntry e : list()) {
             tenantOfUser.put(UUID.fromString(e.userId()), e.tenantId());
+            index.put(new EntryKey(e.tenantId(), e.userId()), Status.of(e));
         }
     }
 
@@ -105,6 +124,7 @@ public final class LocalStore {
             LOG.error("Local store entry {} is not readable ({}); moved aside to {}", file, e.getOriginalMessage(), aside);
             try {
                 Files.move(file, aside);
+                index.remove(keyOf(file));
             } catch (IOException moveError) {
                 LOG.error("Cannot move {} aside: {}", file, moveError.toString());
             }
@@ -147,6 +167,7 @@ public final class LocalStore {
         Optional<PendingEntry> current = read(tenantId, userId);
         if (current.isEmpty()) {
             tenantOfUser.remove(UUID.fromString(userId), tenantId);
+            index.remove(new EntryKey(tenantId, userId));
             return true;
         }
         if (current.get().revision() != revision) {
@@ -160,7 +181,52 @@ public final class LocalStore {
             throw new UncheckedIOException("cannot remove local store entry " + f, e);
         }
         tenantOfUser.remove(UUID.fromString(userId), tenantId);
+        index.remove(new EntryKey(tenantId, userId));
         return true;
+    }
+
+    /** Drops the key from the in-memory index when its file is gone (someone deleted it by hand). */
+    public void forgetIfAbsent(String tenantId, String userId) {
+        lock(tenantId, userId);
+        try {
+            if (!Files.exists(file(tenantId, userId))) {
+                tenantOfUser.remove(UUID.fromString(userId), tenantId);
+                index.remove(new EntryKey(tenantId, userId));
+            }
+        } finally {
+            unlock(tenantId, userId);
+        }
+    }
+
+    // ----- the in-memory index: due entries and counts, without reading files --------------------
+
+    /** Pending entries whose next attempt is due at {@code now}, the longest-waiting first. */
+    public List<EntryKey> dueKeys(Instant now) {
+        return index.entrySet().stream()
+                .filter(e -> e.getValue().pending() && !e.getValue().nextAttemptAt().isAfter(now))
+                .sorted(java.util.Comparator.comparing((Map.Entry<EntryKey, Status> e) -> e.getValue().nextAttemptAt())
+                        .thenComparing(e -> e.getValue().createdAt()))
+                .map(Map.Entry::getKey)
+                .toList();
+    }
+
+    public long pendingCount() {
+        return index.values().stream().filter(Status::pending).count();
+    }
+
+    public long quarantinedCount() {
+        return index.values().stream().filter(s -> PendingEntry.QUARANTINED.equals(s.state())).count();
+    }
+
+    /** When the oldest pending entry was first parked, if any entry is pending. */
+    public Optional<Instant> oldestPending() {
+        return index.values().stream().filter(Status::pending).map(Status::createdAt).min(Instant::compareTo);
+    }
+
+    private static EntryKey keyOf(Path file) {
+        String name = file.getFileName().toString();
+        return new EntryKey(file.getParent().getFileName().toString(),
+                name.endsWith(".json") ? name.substring(0, name.length() - 5) : name);
     }
 
     // ----- steps of the routes park-in-local-store and write-local-entry -------------------------
@@ -211,6 +277,7 @@ public final class LocalStore {
             force(root); // first entry of this tenant: its directory's name must be durable too
         }
         tenantOfUser.put(UUID.fromString(entry.userId()), entry.tenantId());
+        index.put(new EntryKey(entry.tenantId(), entry.userId()), Status.of(entry));
         exchange.getMessage().setBody(entry);
     }
 

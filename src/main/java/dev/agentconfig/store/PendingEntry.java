@@ -48,6 +48,10 @@ public record PendingEntry(
         return QUARANTINED.equals(state);
     }
 
+    public boolean pending() {
+        return PENDING.equals(state);
+    }
+
     public Instant nextAttempt() {
         return nextAttemptAt == null ? Instant.EPOCH : Instant.parse(nextAttemptAt);
     }
@@ -91,6 +95,23 @@ public record PendingEntry(
                                     Instant nextAttempt, Instant now) {
         return new PendingEntry(format, tenantId, userId, fields, List.copyOf(new TreeSet<>(targets)), newState, error,
                 newAttempts, nextAttempt.toString(), createdAt, now.toString(), revision + 1);
+    }
+
+    /**
+     * This entry after a replay by the sync: the targets still pending, its state, the last error,
+     * attempts and next attempt (null: none planned, as for a quarantined entry). Fields unchanged.
+     */
+    public PendingEntry settled(List<String> targets, String newState, ErrorInfo error, int newAttempts,
+                                Instant nextAttempt, Instant now) {
+        return new PendingEntry(format, tenantId, userId, fields, List.copyOf(new TreeSet<>(targets)), newState, error,
+                newAttempts, nextAttempt == null ? null : nextAttempt.toString(), createdAt, now.toString(),
+                revision + 1);
+    }
+
+    /** A quarantined entry put back in line by an operator: pending and due now, its history kept. */
+    public PendingEntry requeued(Instant now) {
+        return new PendingEntry(format, tenantId, userId, fields, pendingTargets, PENDING, lastError, attempts,
+                now.toString(), createdAt, now.toString(), revision + 1);
     }
 
     @Override

@@ -115,6 +115,10 @@ public abstract class ServiceTestSupport extends CamelMainTestSupport {
         p.setProperty("agentconfig.db.statement-timeout", "1500ms");
         p.setProperty("agentconfig.breaker.probe-interval", "200ms");
         p.setProperty("agentconfig.inbox.poll-delay", "200");
+        // no scheduled sync pass unless a test class asks for one (extraProperties): a background
+        // pass would drain local entries that other tests assert on. POST /api/v1/sync still works.
+        p.setProperty("agentconfig.sync.interval", "60m");
+        p.setProperty("agentconfig.sync.initial-delay", "60m");
         p.putAll(extraProperties());
         configuration.withUseOverridePropertiesWithPropertiesComponent(p);
     }
