@@ -68,9 +68,9 @@ public record PassSummary(Instant startedAt, Duration took, String skipped, int 
         }
         double seconds = Math.max(took.toNanos(), 1) / 1e9;
         return String.format(java.util.Locale.ROOT,
-                "%d due, %d replayed: %d drained, %d partial, %d retrying, %d quarantined, %d changed during replay, "
+                "started %s, %d due, %d replayed: %d drained, %d partial, %d retrying, %d quarantined, %d changed during replay, "
                         + "%d deferred, %d failed; %d pending and %d quarantined left; %d ms (%.0f entries/s)",
-                due, replayed(), count(Result.DRAINED), count(Result.PARTIAL), count(Result.RETRYING),
+                startedAt, due, replayed(), count(Result.DRAINED), count(Result.PARTIAL), count(Result.RETRYING),
                 count(Result.QUARANTINED), count(Result.CHANGED), count(Result.DEFERRED), count(Result.FAILED),
                 stillPending, quarantinedInStore, took.toMillis(), replayed() / seconds);
     }

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 import dev.agentconfig.failure.Failure;
 import dev.agentconfig.failure.FailureClass;
@@ -33,16 +34,13 @@ public final class Settlement {
     private Settlement() {
     }
 
-    public static Decision decide(PendingEntry replayed, Optional<PendingEntry> current,
+    /**
+     * @param current the entry as it is now, read under the key's lock; only read when the entry
+     *                is not drained (removal checks the revision itself: LocalStore.removeIfUnchanged)
+     */
+    public static Decision decide(PendingEntry replayed, Supplier<Optional<PendingEntry>> current,
                                   Map<Target, TargetState> states, Map<Target, Failure> failures,
                                   Instant now, Backoff backoff) {
-        if (current.isEmpty()) {
-            return new Decision(Action.NONE, null, Result.GONE, null);
-        }
-        PendingEntry entry = current.get();
-        if (entry.revision() != replayed.revision()) {
-            return new Decision(Action.NONE, null, Result.CHANGED, null);
-        }
         List<String> remaining = new ArrayList<>();
         for (String table : replayed.pendingTargets()) {
             TargetState s = states.get(Target.byTable(table));
@@ -52,6 +50,14 @@ public final class Settlement {
         }
         if (remaining.isEmpty()) {
             return new Decision(Action.REMOVE, null, Result.DRAINED, null);
+        }
+        Optional<PendingEntry> currentEntry = current.get();
+        if (currentEntry.isEmpty()) {
+            return new Decision(Action.NONE, null, Result.GONE, null);
+        }
+        PendingEntry entry = currentEntry.get();
+        if (entry.revision() != replayed.revision()) {
+            return new Decision(Action.NONE, null, Result.CHANGED, null);
         }
         Target blockingTarget = null;
         Target retryTarget = null;

@@ -45,6 +45,7 @@ public final class SyncPass {
     private volatile ProducerTemplate template;
     private volatile ExecutorService executor;
     private volatile String lastSkip;
+    private volatile PassSummary lastCompleted;
 
     public SyncPass(Database database, LocalStore store, SyncSettings settings, SyncMetrics metrics) {
         this.database = database;
@@ -99,6 +100,7 @@ public final class SyncPass {
         PassSummary summary = PassSummary.of(started, took, null, due.size(), outcomes, store.pendingCount(),
                 store.quarantinedCount());
         metrics.pass("completed", took);
+        lastCompleted = summary;
         if (due.isEmpty()) {
             LOG.debug("Sync pass: nothing due ({} pending, {} quarantined)", summary.stillPending(),
                     summary.quarantinedInStore());
@@ -106,6 +108,11 @@ public final class SyncPass {
             LOG.info("Sync pass: {}", summary);
         }
         return summary;
+    }
+
+    /** The last pass that ran (not skipped), if any: for health and diagnostics. */
+    public java.util.Optional<PassSummary> lastCompleted() {
+        return java.util.Optional.ofNullable(lastCompleted);
     }
 
     private void replayInto(CamelContext context, EntryKey key, List<ReplayOutcome> outcomes, AtomicBoolean stop) {

@@ -165,7 +165,7 @@ public final class SyncSteps {
                 failures.put(t, f);
             }
         }
-        Settlement.Decision d = Settlement.decide(replayed, store.read(replayed.tenantId(), replayed.userId()),
+        Settlement.Decision d = Settlement.decide(replayed, () -> store.read(replayed.tenantId(), replayed.userId()),
                 ctx.states(), failures, Instant.now(), backoff);
         exchange.setProperty(DECISION_PROPERTY, d);
         exchange.setProperty(ACTION_PROPERTY, d.action().name().toLowerCase(java.util.Locale.ROOT));
