@@ -87,8 +87,9 @@ public record PendingEntry(
         targets.add(target.table());
         ErrorInfo error = new ErrorInfo(failure.failureClass().id(), failure.code(), failure.message(),
                 target.table(), now.toString());
+        // a quarantined entry has no next attempt: it waits for POST .../retry
         return new PendingEntry(1, save.tenantId(), save.userId().toString(), fields, List.copyOf(targets), state,
-                error, attempts, now.toString(), createdAt, now.toString(), revision);
+                error, attempts, QUARANTINED.equals(state) ? null : now.toString(), createdAt, now.toString(), revision);
     }
 
     public PendingEntry withTargets(List<String> targets, String newState, ErrorInfo error, int newAttempts,

@@ -230,6 +230,34 @@ class SyncReplayTest extends SyncTestSupport {
     }
 
     @Test
+    void aSaveQuarantinedByTheSavePathDrainsAfterTheConstraintIsDroppedAndRetryIsAsked() {
+        String tenant = newTenant();
+        UUID user = newUser();
+        execute("ALTER TABLE public.user_settings ADD CONSTRAINT sync_test_refuse_sms CHECK "
+                + "(retell_config ->> 'sms_agent_id' IS DISTINCT FROM 'refused_sms')");
+        try {
+            HttpResponse<String> r = put(tenant, user, "{\"smsAgentId\":\"refused_sms\"}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+            assertThat(json(r).get("status").asText()).isEqualTo("quarantined");
+            JsonNode entry = localEntry(tenant, user).orElseThrow();
+            assertThat(entry.get("state").asText()).isEqualTo("quarantined");
+            assertThat(entry.get("nextAttemptAt").isNull()).as("no attempt is planned").isTrue();
+            assertThat(entry.get("lastError").get("message").asText()).contains("sync_test_refuse_sms");
+            assertThat(sync().get("due").asInt()).isZero();
+        } finally {
+            execute("ALTER TABLE public.user_settings DROP CONSTRAINT sync_test_refuse_sms");
+        }
+        assertThat(retry(tenant, user).statusCode()).isEqualTo(202);
+
+        JsonNode pass = sync();
+
+        assertThat(pass.get("drained").asInt()).isEqualTo(1);
+        assertThat(localEntry(tenant, user)).isEmpty();
+        assertThat(jsonOf(settingsRow(user).orElseThrow(), "retell_config").get("sms_agent_id").asText())
+                .isEqualTo("refused_sms");
+    }
+
+    @Test
     void aTenantConflictOnReplayIsQuarantinedAndWritesNothing() {
         String tenant = newTenant();
         UUID user = newUser();
