@@ -29,10 +29,10 @@ import org.slf4j.LoggerFactory;
  * <p>Before anything is replayed the pass checks that the schema is migrated and the database
  * answers; if not it is skipped, so an outage does not charge every entry an attempt and push it
  * into backoff (when the database is back, everything is due at once). The first due entry is
- * replayed alone: it finds out whether the database takes writes and is the circuit breakers'
- * half-open trial; the others follow in parallel. As soon as a replay finds the database out of
- * reach (connection failure, breaker open) the pass stops and the rest wait, untouched, for the
- * next pass.
+ * replayed alone: it finds out whether the database takes writes and whether the target breakers
+ * let calls through (they stay open until their own probe closes them); the others follow in
+ * parallel. As soon as a replay finds the database out of reach (connection failure, breaker
+ * open) the pass stops and the rest wait, untouched and not charged an attempt, for the next pass.
  */
 public final class SyncPass {
     private static final Logger LOG = LoggerFactory.getLogger(SyncPass.class);

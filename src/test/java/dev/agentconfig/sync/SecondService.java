@@ -46,7 +46,7 @@ final class SecondService implements AutoCloseable {
         p.setProperty("agentconfig.auth.service-token", token);
         p.setProperty("agentconfig.db.connect-timeout", "400ms");
         p.setProperty("agentconfig.db.statement-timeout", "1500ms");
-        p.setProperty("agentconfig.breaker.open-wait", "500ms");
+        p.setProperty("agentconfig.breaker.probe-interval", "200ms");
         p.setProperty("agentconfig.sync.interval", "60m");
         p.setProperty("agentconfig.sync.initial-delay", "60m");
         p.putAll(extra);
