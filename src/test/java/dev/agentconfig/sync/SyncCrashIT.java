@@ -92,8 +92,10 @@ class SyncCrashIT {
         ServiceProcess again = new ServiceProcess(data, port, Map.of(), List.of("-Dagentconfig.sync.initial-delay=500ms"))
                 .start().awaitReady();
         try {
-            await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(entryFile));
-            assertThat(again.output()).contains("Sync pass: started").contains("1 due, 1 replayed: 1 drained");
+            // the file goes first, the pass's summary line follows
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> !Files.exists(entryFile) && again.output().contains("Sync pass: started"));
+            assertThat(again.output()).contains("1 due, 1 replayed: 1 drained");
             try (Connection c = again.connectDatabase()) {
                 for (String table : List.of("user_profiles", "user_settings")) {
                     Map<String, Object> row = row(c, table, user);

@@ -108,7 +108,8 @@ class SyncDrainTest extends SyncTestSupport {
         assertThat(gauge("agentconfig.sync.pending.entries")).isZero();
         assertThat(gauge("agentconfig.sync.oldest.pending.age")).isZero();
 
-        // the passes after the database came back, from their log lines
+        // the passes after the database came back, from their log lines (logged once a pass ends)
+        await().atMost(Duration.ofSeconds(30)).until(() -> drainedInLog(logMark) == SAVES);
         int passes = 0;
         long passMs = 0;
         int drained = 0;
@@ -131,6 +132,15 @@ class SyncDrainTest extends SyncTestSupport {
         // reported above (SYNC-DRAIN), not asserted.
         assertThat(lastDrainingStart).as("start of the last pass that drained entries")
                 .isBefore(backAt.plus(INTERVAL.multipliedBy(2)));
+    }
+
+    private int drainedInLog(int from) {
+        int drained = 0;
+        Matcher m = PASS_LINE.matcher(logs.text().substring(from));
+        while (m.find()) {
+            drained += Integer.parseInt(m.group(4));
+        }
+        return drained;
     }
 
     private double passes(String outcome) {
