@@ -373,6 +373,58 @@ class SyncReplayTest extends SyncTestSupport {
         }
     }
 
+    @Override
+    protected java.util.Properties extraProperties() {
+        java.util.Properties p = new java.util.Properties();
+        p.setProperty("agentconfig.auth.jwt-secret", JWT_SECRET);
+        return p;
+    }
+
+    private static final String JWT_SECRET = "sync-test-jwt-secret-0123456789abcdef0123456789";
+
+    private static String userJwt(String tenant, UUID user) throws Exception {
+        var claims = new com.nimbusds.jwt.JWTClaimsSet.Builder().subject(user.toString())
+                .claim("role", "authenticated").claim("app_metadata", Map.of("tenant_id", tenant))
+                .expirationTime(java.util.Date.from(Instant.now().plusSeconds(300))).build();
+        var jwt = new com.nimbusds.jwt.SignedJWT(new com.nimbusds.jose.JWSHeader(com.nimbusds.jose.JWSAlgorithm.HS256), claims);
+        jwt.sign(new com.nimbusds.jose.crypto.MACSigner(JWT_SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        return jwt.serialize();
+    }
+
+    @Test
+    void aUsersOwnTokenCanNeitherRunAPassNorReleaseItsQuarantinedEntry() throws Exception {
+        String tenant = newTenant();
+        UUID user = newUser();
+        execute("ALTER TABLE public.user_profiles ADD CONSTRAINT sync_test_refuse_user CHECK "
+                + "(encrypted_agent_config ->> 'call_agent_id' IS DISTINCT FROM 'refused_user')");
+        try {
+            assertThat(json(put(tenant, user, "{\"callAgentId\":\"refused_user\"}")).get("status").asText())
+                    .isEqualTo("quarantined");
+        } finally {
+            execute("ALTER TABLE public.user_profiles DROP CONSTRAINT sync_test_refuse_user");
+        }
+        String token = userJwt(tenant, user);
+        // the token itself is valid for this user's configuration
+        HttpResponse<String> ownSave = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/api/v1/agent-config/"
+                        + tenant + "/" + user))
+                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"smsAgentId\":\"s_own\"}")));
+        assertThat(ownSave.statusCode()).as(ownSave.body()).isIn(200, 202);
+
+        HttpResponse<String> retried = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/api/v1/agent-config/"
+                        + tenant + "/" + user + "/retry"))
+                .header("Authorization", "Bearer " + token).POST(HttpRequest.BodyPublishers.noBody()));
+        HttpResponse<String> pass = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/api/v1/sync"))
+                .header("Authorization", "Bearer " + token).POST(HttpRequest.BodyPublishers.noBody()));
+
+        assertThat(retried.statusCode()).as(retried.body()).isEqualTo(403);
+        assertThat(retried.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(pass.statusCode()).as(pass.body()).isEqualTo(403);
+        assertThat(localEntry(tenant, user).orElseThrow().get("state").asText()).isEqualTo("quarantined");
+        assertThat(retry(tenant, user).statusCode()).isEqualTo(202); // the operator can
+        assertThat(sync().get("drained").asInt()).isEqualTo(1);
+    }
+
     @Test
     void theEndpointsNeedTheServiceTokenAndValidIds() {
         HttpResponse<String> anonymous = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/api/v1/sync"))
