@@ -17,7 +17,6 @@ import javax.sql.DataSource;
 
 import dev.agentconfig.failure.FailureClassifier;
 import dev.agentconfig.store.LocalStore;
-import dev.agentconfig.store.PendingEntry;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -83,28 +82,12 @@ public final class Health {
         }
     }
 
+    /** From the local store's in-memory index: a health check never reads every entry file. */
     private List<HealthCheck> backlog() {
-        List<PendingEntry> entries;
-        try {
-            entries = localStore.list();
-        } catch (RuntimeException e) {
-            return List.of(HealthCheck.down("backlog", "the local store cannot be read: " + e.getMessage(), Map.of()));
-        }
         Instant now = Instant.now();
-        long pending = 0;
-        long quarantined = 0;
-        Duration oldest = Duration.ZERO;
-        for (PendingEntry e : entries) {
-            if (e.quarantined()) {
-                quarantined++;
-                continue;
-            }
-            pending++;
-            Duration age = Duration.between(Instant.parse(e.createdAt()), now);
-            if (age.compareTo(oldest) > 0) {
-                oldest = age;
-            }
-        }
+        long pending = localStore.pendingCount();
+        long quarantined = localStore.quarantinedCount();
+        Duration oldest = localStore.oldestPending().map(t -> Duration.between(t, now)).orElse(Duration.ZERO);
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("pending", pending);
         data.put("oldestPendingSeconds", oldest.toSeconds());
