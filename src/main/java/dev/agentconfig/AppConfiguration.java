@@ -112,10 +112,7 @@ public class AppConfiguration implements CamelConfiguration {
                 audit, meters));
         registry.bind("diagnostics", new Diagnostics(keyReader));
         registry.bind("diagnosticsPage", new DiagnosticsPage());
-        registry.bind("legacyKey", new LegacyKeyAdoption(cipher, localStore, audit,
-                registry.lookupByNameAndType("profileBreaker", CircuitBreaker.class),
-                registry.lookupByNameAndType("settingsBreaker", CircuitBreaker.class),
-                "jdbc".equals(settings.transport())));
+        registry.bind("legacyKey", new LegacyKeyAdoption(cipher, localStore, audit));
         // Cache-Control: no-store must reach the client (Camel's HTTP header filter drops it by default)
         context.getComponent("platform-http", org.apache.camel.component.platform.http.PlatformHttpComponent.class)
                 .setHeaderFilterStrategy(new dev.agentconfig.api.ResponseHeaderFilter());

@@ -60,6 +60,8 @@ public final class Database extends ServiceSupport {
         config.addDataSourceProperty("connectTimeout", "2");
         // Server error details ("Failing row contains (...)") never reach messages or logs.
         config.addDataSourceProperty("logServerErrorDetail", "false");
+        // audit rows and sync batches go as multi-row inserts
+        config.addDataSourceProperty("reWriteBatchedInserts", "true");
         config.addDataSourceProperty("options",
                 "-c statement_timeout=" + settings.dbStatementTimeout().toMillis());
         return config;

@@ -23,6 +23,8 @@ import org.apache.camel.Exchange;
 public final class Metrics {
     private final PrometheusMeterRegistry registry;
     private final Timer saveLatency;
+    /** Counters by their tags, so that the hot path does not look them up in the registry. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Counter> counters = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Metrics(PrometheusMeterRegistry registry, TargetBreakers breakers) {
         this.registry = registry;
@@ -54,21 +56,19 @@ public final class Metrics {
 
     /** One save outcome for one target (saved, stale, queued, quarantined, skipped, refused). */
     public void saveOutcome(String target, String outcome) {
-        Counter.builder("agentconfig.saves")
+        counters.computeIfAbsent("saves/" + target + "/" + outcome, k -> Counter.builder("agentconfig.saves")
                 .description("save outcomes by target")
                 .tag("target", target)
                 .tag("outcome", outcome)
-                .register(registry)
-                .increment();
+                .register(registry)).increment();
     }
 
     /** A save refused before or instead of reaching the stores, by HTTP status. */
     public void saveRefused(String status) {
-        Counter.builder("agentconfig.saves.refused")
+        counters.computeIfAbsent("refused/" + status, k -> Counter.builder("agentconfig.saves.refused")
                 .description("saves refused (400, 409, 503, ...) by status")
                 .tag("status", status)
-                .register(registry)
-                .increment();
+                .register(registry)).increment();
     }
 
     public void saveLatency(Duration d) {

@@ -17,6 +17,8 @@ public final class SaveContext {
     private final Map<Target, TargetState> states = new EnumMap<>(Target.class);
     private final Map<Target, Failure> failures = new EnumMap<>(Target.class);
     private final boolean replay;
+    /** A legacy plaintext key reported by the settings call: in memory only, taken once. */
+    private String legacyKey;
 
     public SaveContext(PreparedSave save, boolean replay) {
         this.save = save;
@@ -30,6 +32,25 @@ public final class SaveContext {
     /** True when the sync replays a local entry (the entry must not be merged into again). */
     public boolean replay() {
         return replay;
+    }
+
+    public synchronized void legacyKey(String plaintext) {
+        this.legacyKey = plaintext;
+    }
+
+    public synchronized boolean hasLegacyKey() {
+        return legacyKey != null;
+    }
+
+    synchronized String legacyKeyPeek() {
+        return legacyKey;
+    }
+
+    /** The legacy key, once: the context forgets it. */
+    public synchronized String takeLegacyKey() {
+        String k = legacyKey;
+        legacyKey = null;
+        return k;
     }
 
     public synchronized void record(Target target, TargetState state, Failure failure) {

@@ -144,7 +144,12 @@ public final class SaveSteps {
         String returned = exchange.getMessage().getBody(String.class);
         JsonNode stored = returned == null ? null : Json.tree(returned);
         if (stored != null && stored.has("field_versions")) {
-            stored = stored.get("field_versions"); // the settings RPC answers {"success":…, "field_versions":…}
+            // the settings RPC answers {"success":…, "field_versions":…, "legacy_api_key"?:…}
+            JsonNode legacy = stored.get("legacy_api_key");
+            if (legacy != null && legacy.isTextual()) {
+                ctx.legacyKey(legacy.textValue());
+            }
+            stored = stored.get("field_versions");
         }
         ctx.record(target, superseded(ctx.save(), stored) ? TargetState.STALE : TargetState.SAVED, null);
     }

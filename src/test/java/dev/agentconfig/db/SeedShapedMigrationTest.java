@@ -64,7 +64,7 @@ class SeedShapedMigrationTest extends ServiceTestSupport {
     @Test
     void migrationsApplyAndKeepTheSeedRows() {
         assertThat(query("SELECT version FROM agentconfig.flyway_schema_history WHERE success AND version IS NOT NULL ORDER BY installed_rank"))
-                .extracting(r -> r.get("version")).containsExactly("1", "2");
+                .extracting(r -> r.get("version")).containsExactly("1", "2", "3");
         assertThat(query("SELECT count(*) AS n FROM public.user_profiles").get(0).get("n")).isEqualTo(2L);
         assertThat(query("SELECT display_name FROM public.user_profiles WHERE user_id = ?", SEED_USER).get(0)
                 .get("display_name")).isEqualTo("Seed User");
@@ -124,6 +124,7 @@ class SeedShapedMigrationTest extends ServiceTestSupport {
         try (Connection c = dataSource().getConnection(); Statement st = c.createStatement()) {
             st.execute(read("/db/migration/V1__agent_config_schema.sql"));
             st.execute(read("/db/migration/V2__field_guards_and_settings_rpc.sql"));
+            st.execute(read("/db/migration/V3__settings_rpc_reports_legacy_key.sql"));
         }
         assertThat(dumpDatabase()).isEqualTo(before);
     }

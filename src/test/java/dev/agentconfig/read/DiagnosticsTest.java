@@ -123,7 +123,7 @@ class DiagnosticsTest extends ReadTestSupport {
     }
 
     @Test
-    void withTheDatabaseAwayTheLegacyLookupIsSkippedAndTheSaveIsQueued() {
+    void withTheDatabaseAwayNothingIsAdoptedAndTheSaveIsQueued() {
         String tenant = newTenant();
         UUID user = newUser();
         seedRows(tenant, user);
@@ -140,7 +140,7 @@ class DiagnosticsTest extends ReadTestSupport {
     }
 
     @Test
-    void aSlowLegacyLookupIsSkippedAndTheSaveGoesOn() throws Exception {
+    void aSlowDatabaseLeavesTheLegacyKeyAloneAndTheSaveIsQueued() throws Exception {
         String tenant = newTenant();
         UUID user = newUser();
         seedRows(tenant, user);
@@ -154,13 +154,12 @@ class DiagnosticsTest extends ReadTestSupport {
             long ms = (System.nanoTime() - t0) / 1_000_000;
             blocker.rollback();
 
-            // the lookup gave up, both targets timed out (the tenant guard of user_profiles reads
-            // user_settings too): queued, nothing lost, and the legacy key left alone
+            // both targets timed out (the tenant guard of user_profiles reads user_settings too):
+            // queued, nothing lost, and the legacy key left alone for the next save
             assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
             assertThat(json(r).get("targets").get("user_profiles").asText()).isEqualTo("queued");
             assertThat(json(r).get("targets").get("user_settings").asText()).isEqualTo("queued");
-            System.out.printf("FIGURE save with user_settings locked (legacy lookup, then two statement "
-                    + "timeouts of 1.5 s): %d ms%n", ms);
+            System.out.printf("FIGURE save with user_settings locked (two statement timeouts of 1.5 s): %d ms%n", ms);
         }
         assertThat(profileRow(user).orElseThrow().get("encrypted_retell_api_key")).isEqualTo(SEED_ENCRYPTED);
         JsonNode entry = localEntry(tenant, user).orElseThrow();
