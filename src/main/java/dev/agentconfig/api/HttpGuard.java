@@ -19,6 +19,7 @@ import org.slf4j.MDC;
 public final class HttpGuard {
     private static final Logger LOG = LoggerFactory.getLogger(HttpGuard.class);
     public static final String REQUEST_ID = "X-Request-Id";
+    private static final java.util.regex.Pattern SANE_REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,64}");
     public static final String CALLER_PROPERTY = "agentconfig.caller";
     /** For a user JWT: the verified subject and tenant. */
     public static final String SUBJECT_PROPERTY = "agentconfig.caller.subject";
@@ -37,7 +38,7 @@ public final class HttpGuard {
     /** Accepts the caller's X-Request-Id when it is sane, otherwise makes one. */
     public void begin(Exchange exchange) {
         String id = exchange.getMessage().getHeader(REQUEST_ID, String.class);
-        if (id == null || !id.matches("[A-Za-z0-9._:-]{1,64}")) {
+        if (id == null || !SANE_REQUEST_ID.matcher(id).matches()) {
             id = UUID.randomUUID().toString();
         }
         exchange.setProperty(REQUEST_ID, id);

@@ -175,8 +175,10 @@ public final class LocalStore {
         }
         Path f = file(tenantId, userId);
         try {
+            // No fsync of the directory: if a crash brings the file back, the next pass replays
+            // it again, which the database's per-field guard makes a no-op. Durability is needed
+            // for what is written (an acknowledged save), not for what is forgotten.
             Files.deleteIfExists(f);
-            force(f.getParent());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot remove local store entry " + f, e);
         }

@@ -62,7 +62,9 @@ class BenchmarkSuite extends ServiceTestSupport {
 
     @Test
     void benchmark() throws Exception {
-        http = HttpClient.newBuilder().executor(java.util.concurrent.Executors.newFixedThreadPool(40)).build();
+        // HTTP/1.1 keep-alive, as a reverse proxy or a browser-facing app server would call it
+        http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .executor(java.util.concurrent.Executors.newFixedThreadPool(40)).build();
         profileSql = positional(read("/sql/upsert-profile.sql"));
         settingsSql = positional(read("/sql/settings-rpc.sql"));
         String tenant = "bench";
