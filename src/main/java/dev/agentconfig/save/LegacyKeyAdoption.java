@@ -31,22 +31,20 @@ public final class LegacyKeyAdoption {
     private final AuditTrail audit;
     private final CircuitBreaker profileBreaker;
     private final CircuitBreaker settingsBreaker;
-    private final boolean jdbcTransport;
 
     public LegacyKeyAdoption(FieldCipher cipher, LocalStore localStore, AuditTrail audit,
-                             CircuitBreaker profileBreaker, CircuitBreaker settingsBreaker, boolean jdbcTransport) {
+                             CircuitBreaker profileBreaker, CircuitBreaker settingsBreaker) {
         this.cipher = cipher;
         this.localStore = localStore;
         this.audit = audit;
         this.profileBreaker = profileBreaker;
         this.settingsBreaker = settingsBreaker;
-        this.jdbcTransport = jdbcTransport;
     }
 
     /** Worth a look only for a new save without the key, with a healthy database, and no key waiting locally. */
     public boolean worthChecking(Exchange exchange) {
         SaveContext ctx = exchange.getProperty(SaveContext.PROPERTY, SaveContext.class);
-        if (ctx == null || ctx.replay() || ctx.save().sealed().has(Field.RETELL_API_KEY) || !jdbcTransport
+        if (ctx == null || ctx.replay() || ctx.save().sealed().has(Field.RETELL_API_KEY)
                 || profileBreaker.getState() != CircuitBreaker.State.CLOSED
                 || settingsBreaker.getState() != CircuitBreaker.State.CLOSED) {
             return false;

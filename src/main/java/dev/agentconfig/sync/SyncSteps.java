@@ -228,12 +228,7 @@ public final class SyncSteps {
 
     /** The database is out of reach: further replays in this pass would only fail the same way. */
     static boolean unreachable(Failure f) {
-        if (f.failureClass() != FailureClass.TRANSIENT) {
-            return false;
-        }
-        String code = f.code() == null ? "" : f.code();
-        return code.equals(FailureClassifier.CODE_BREAKER_OPEN) || code.startsWith("08") || code.startsWith("57P0")
-                || code.equals("io");
+        return FailureClassifier.outOfReach(f);
     }
 
     private static PendingEntry entryOf(Exchange exchange) {

@@ -1,0 +1,72 @@
+package dev.agentconfig.postgrest;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.UUID;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The save over the rest transport, request by request: what the routes send to PostgREST
+ * (method, path, query, headers, body with field_versions) and what they make of its answers.
+ */
+class RestSaveContractTest extends RestTransportTestSupport {
+
+    @Test
+    void aSaveIsAnUpsertOnUserIdAndTheSettingsRpcWithTheContractsHeaders() {
+        String tenant = newTenant();
+        UUID user = newUser();
+        String key = newKey();
+        stubUpsert(upserted("{}"));
+        stubRpc(rpcDone("{}"));
+
+        HttpResponse<String> r = checked(put(tenant, user, "{\"retellApiKey\":\"" + key + "\",\"callAgentId\":\"c_rest\"}"));
+
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode answer = json(r);
+        assertThat(answer.get("status").asText()).isEqualTo("saved");
+        assertThat(answer.get("targets").get("user_profiles").asText()).isEqualTo("saved");
+        assertThat(answer.get("targets").get("user_settings").asText()).isEqualTo("saved");
+        long version = answer.get("version").asLong();
+
+        List<LoggedRequest> upserts = sent(postRequestedFor(urlPathEqualTo(UPSERT)));
+        assertThat(upserts).hasSize(1);
+        LoggedRequest upsert = upserts.get(0);
+        assertThat(upsert.getUrl()).isEqualTo(UPSERT + "?on_conflict=user_id");
+        assertWriteHeaders(upsert);
+        assertThat(upsert.getHeader("Prefer")).isEqualTo("resolution=merge-duplicates,return=representation");
+        JsonNode row = body(upsert);
+        assertThat(row.get("user_id").asText()).isEqualTo(user.toString());
+        assertThat(row.get("tenant_id").asText()).isEqualTo(tenant);
+        String envelope = row.get("encrypted_retell_api_key").asText();
+        assertThat(envelope).startsWith("v1:");
+        assertThat(cipher().open(envelope, tenant + ":" + user + ":retellApiKey")).isEqualTo(key);
+        assertThat(row.get("encrypted_agent_config").toString()).isEqualTo("{\"call_agent_id\":\"c_rest\"}");
+        assertThat(row.get("field_versions").get("retellApiKey").asLong()).isEqualTo(version);
+        assertThat(row.get("field_versions").get("callAgentId").asLong()).isEqualTo(version);
+        assertThat(row.get("field_versions").size()).isEqualTo(2);
+
+        List<LoggedRequest> rpcs = sent(postRequestedFor(urlPathEqualTo(RPC)));
+        assertThat(rpcs).hasSize(1);
+        LoggedRequest rpc = rpcs.get(0);
+        assertThat(rpc.getUrl()).isEqualTo(RPC);
+        assertWriteHeaders(rpc);
+        assertThat(rpc.containsHeader("Prefer")).as("no Prefer: params=single-object (gone in v13)").isFalse();
+        JsonNode args = body(rpc);
+        assertThat(args.get("p_user_id").asText()).isEqualTo(user.toString());
+        assertThat(args.get("p_tenant_id").asText()).isEqualTo(tenant);
+        assertThat(args.get("p_retell_config").toString()).isEqualTo("{\"call_agent_id\":\"c_rest\"}");
+        assertThat(args.get("p_encrypted_api_keys").get("retell_api_key").asText()).isEqualTo(envelope);
+        assertThat(args.get("p_field_versions").get("callAgentId").asLong()).isEqualTo(version);
+        assertThat(args.get("p_field_versions").get("retellApiKey").asLong()).isEqualTo(version);
+
+        assertThat(upsert.getBodyAsString() + rpc.getBodyAsString()).doesNotContain(key);
+        assertThat(localEntry(tenant, user)).isEmpty();
+    }
+}
