@@ -35,7 +35,9 @@ final class MissingObject {
             return "table " + qualified(x.group(1)) + " (unknown to PostgREST's schema cache)";
         }
         if ((x = COLUMN.matcher(m)).find()) {
-            return "column " + (x.group(2) == null ? qualified(x.group(1)) : qualified(x.group(2)) + "." + x.group(1));
+            // "column user_settings.x does not exist" or "column "x" of relation "user_settings" does not exist"
+            String column = x.group(2) == null ? x.group(1) : x.group(2) + "." + x.group(1);
+            return "column " + (column.chars().filter(ch -> ch == '.').count() >= 2 ? column : "public." + column);
         }
         if ((x = RELATION.matcher(m)).find()) {
             return "table " + qualified(x.group(1));
