@@ -10,6 +10,8 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,5 +70,28 @@ class RestSaveContractTest extends RestTransportTestSupport {
 
         assertThat(upsert.getBodyAsString() + rpc.getBodyAsString()).doesNotContain(key);
         assertThat(localEntry(tenant, user)).isEmpty();
+    }
+
+    /**
+     * The key is added by the HTTP client, never a message header, and the client's header and
+     * wire loggers are off: even with Camel and the HTTP client at TRACE, no log line holds it.
+     */
+    @Test
+    void theKeyStaysOutOfTheLogsEvenWithCamelAndTheHttpClientAtTrace() {
+        stubUpsert(upserted("{}"));
+        stubRpc(rpcDone("{}"));
+        int before = logs.lines().size();
+        Configurator.setLevel("org.apache.hc", Level.TRACE);
+        Configurator.setLevel("org.apache.camel", Level.TRACE);
+        try {
+            assertThat(put(newTenant(), newUser(), "{\"callAgentId\":\"c_trace\"}").statusCode()).isEqualTo(200);
+            assertThat(serviceGet("/observe/health").statusCode()).isEqualTo(200);
+        } finally {
+            Configurator.setLevel("org.apache.hc", Level.WARN);
+            Configurator.setLevel("org.apache.camel", Level.INFO);
+        }
+        List<String> traced = logs.lines().subList(before, logs.lines().size());
+        assertThat(traced).as("the TRACE output is there to be searched").anyMatch(l -> l.contains("/rest/v1/user_profiles"));
+        assertThat(String.join("\n", traced)).doesNotContain(supabaseKey);
     }
 }
