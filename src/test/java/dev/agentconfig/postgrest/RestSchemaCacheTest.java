@@ -56,11 +56,27 @@ class RestSchemaCacheTest extends RestTransportTestSupport {
             throw new UncheckedIOException(e);
         }
         direct.start();
+        // the operator already ran the migration files in the Supabase SQL editor, as the README says;
+        // the service, given the direct URL later, must accept that schema and migrate on top of it
+        runMigrationFilesAsTheSqlEditorWould();
         Properties p = new Properties();
         p.setProperty("agentconfig.db.url", direct.jdbcUrl());
         p.setProperty("agentconfig.db.user", direct.user());
         p.setProperty("agentconfig.supabase.schema-reload-wait", "300");
         return p;
+    }
+
+    private void runMigrationFilesAsTheSqlEditorWould() {
+        try (Connection c = DriverManager.getConnection(direct.jdbcUrl(), direct.user(), "");
+             Statement st = c.createStatement()) {
+            for (String file : List.of("V1__agent_config_schema.sql", "V2__field_guards_and_settings_rpc.sql")) {
+                try (var in = getClass().getResourceAsStream("/db/migration/" + file)) {
+                    st.execute(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
+        } catch (SQLException | IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @BeforeEach
@@ -73,13 +89,20 @@ class RestSchemaCacheTest extends RestTransportTestSupport {
 
     @AfterEach
     void unlisten() throws SQLException {
-        listener.close();
+        if (listener != null) {
+            listener.close();
+        }
     }
 
     @AfterAll
     void stopDirectDatabase() {
-        context.stop();
-        direct.stop();
+        try {
+            if (context != null) {
+                context.stop();
+            }
+        } finally {
+            direct.stop();
+        }
     }
 
     @Test
