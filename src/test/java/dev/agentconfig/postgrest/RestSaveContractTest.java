@@ -94,4 +94,26 @@ class RestSaveContractTest extends RestTransportTestSupport {
         assertThat(traced).as("the TRACE output is there to be searched").anyMatch(l -> l.contains("/rest/v1/user_profiles"));
         assertThat(String.join("\n", traced)).doesNotContain(supabaseKey);
     }
+
+    /** A figure, not a threshold: saves over HTTP through both PostgREST calls (the stub answers at once). */
+    @Test
+    void figureSaveLatencyOverTheRestTransport() {
+        stubUpsert(upserted("{}"));
+        stubRpc(rpcDone("{}"));
+        String tenant = newTenant();
+        for (int i = 0; i < 20; i++) {
+            assertThat(put(tenant, newUser(), "{\"callAgentId\":\"c_warm\"}").statusCode()).isEqualTo(200);
+        }
+        int n = 200;
+        long[] ms = new long[n];
+        for (int i = 0; i < n; i++) {
+            long t0 = System.nanoTime();
+            HttpResponse<String> r = put(tenant, newUser(), "{\"retellApiKey\":\"" + newKey() + "\",\"callAgentId\":\"c_" + i + "\"}");
+            ms[i] = (System.nanoTime() - t0) / 1_000;
+            assertThat(r.statusCode()).isEqualTo(200);
+        }
+        java.util.Arrays.sort(ms);
+        System.out.printf("FIGURE rest transport save over HTTP (upsert + RPC against a local stub), %d sequential: "
+                + "p50 %.1f ms, p95 %.1f ms%n", n, ms[n / 2] / 1000.0, ms[(int) (n * 0.95)] / 1000.0);
+    }
 }
