@@ -73,6 +73,24 @@ class RestSaveContractTest extends RestTransportTestSupport {
     }
 
     /**
+     * A PostgREST upsert overwrites whole columns, so the per-field guard is the table's trigger;
+     * what it kept comes back (return=representation, the function's result) and a field the
+     * table holds at a newer version makes that target "stale", exactly as over JDBC.
+     */
+    @Test
+    void aTargetHoldingANewerVersionAnswersStale() {
+        long future = (System.currentTimeMillis() + 3_600_000L) * 1000;
+        stubUpsert(upserted("{\"callAgentId\":" + future + "}"));
+        stubRpc(rpcDone("{\"smsAgentId\":" + future + "}"));
+
+        HttpResponse<String> r = checked(put(newTenant(), newUser(), "{\"callAgentId\":\"c_old\",\"smsAgentId\":\"s_old\"}"));
+
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(json(r).get("targets").get("user_profiles").asText()).isEqualTo("stale");
+        assertThat(json(r).get("targets").get("user_settings").asText()).isEqualTo("stale");
+    }
+
+    /**
      * The key is added by the HTTP client, never a message header, and the client's header and
      * wire loggers are off: even with Camel and the HTTP client at TRACE, no log line holds it.
      */
