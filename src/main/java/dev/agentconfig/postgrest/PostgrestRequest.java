@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  */
 public record PostgrestRequest(String method, String path, String query, String prefer, String body, boolean heal) {
     /** Values that go into a query string unencoded: validated identifiers, column lists, filters. */
-    private static final Pattern SAFE_QUERY = Pattern.compile("[A-Za-z0-9_.,:=&>-]*");
+    private static final Pattern SAFE_QUERY = Pattern.compile("[A-Za-z0-9_.,:=&-]*");
 
     public PostgrestRequest {
         if (query != null && !SAFE_QUERY.matcher(query).matches()) {

@@ -10,7 +10,6 @@ import java.util.UUID;
 import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.failure.Failure;
-import dev.agentconfig.failure.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
 import dev.agentconfig.save.Changes;
 import dev.agentconfig.save.Field;
