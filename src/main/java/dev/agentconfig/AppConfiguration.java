@@ -1,5 +1,6 @@
 package dev.agentconfig;
-
+import java.util.List;
+import java.util.function.Supplier;
 
 import dev.agentconfig.api.HttpErrorPages;
 import dev.agentconfig.api.HttpGuard;
@@ -9,12 +10,26 @@ import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.crypto.Secrets;
+import dev.agentconfig.audit.AuditSink;
+import dev.agentconfig.audit.JdbcAuditSink;
+import dev.agentconfig.db.Backend;
 import dev.agentconfig.db.Database;
+import dev.agentconfig.db.JdbcBackend;
 import dev.agentconfig.failure.FailureClassifier;
 import dev.agentconfig.failure.RetryTransient;
 import dev.agentconfig.inbox.InboxSteps;
 import dev.agentconfig.observe.Health;
 import dev.agentconfig.observe.Metrics;
+import dev.agentconfig.postgrest.PostgrestAuditSink;
+import dev.agentconfig.postgrest.PostgrestAuth;
+import dev.agentconfig.postgrest.PostgrestBackend;
+import dev.agentconfig.postgrest.PostgrestClient;
+import dev.agentconfig.postgrest.PostgrestHeaders;
+import dev.agentconfig.postgrest.PostgrestPayloads;
+import dev.agentconfig.postgrest.PostgrestSettings;
+import dev.agentconfig.postgrest.PostgrestSteps;
+import dev.agentconfig.postgrest.SchemaCacheReload;
+import dev.agentconfig.postgrest.SchemaDriftRegister;
 import dev.agentconfig.read.CollectReadings;
 import dev.agentconfig.read.Diagnostics;
 import dev.agentconfig.read.DiagnosticsPage;
@@ -39,6 +54,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.component.http.HttpComponent;
 import org.apache.camel.spi.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,17 +78,60 @@ public class AppConfiguration implements CamelConfiguration {
         FieldCipher cipher = new FieldCipher(Secrets.encryptionKey(settings));
         Secrets.Generated serviceToken = Secrets.serviceToken(settings);
 
-        Database database = new Database(settings);
-        // the pool and embedded server stop with the context, after the routes
-        context.addService(database, true, true);
-        registry.bind("database", database);
-        registry.bind("dataSource", database.dataSource());
-        database.ensureMigrated();
-
         FailureClassifier classifier = new FailureClassifier();
         registry.bind("failureClassifier", classifier);
         registry.bind("retryTransient", new RetryTransient(classifier, settings.saveRetryAttempts()));
-        TargetBreakers breakers = new TargetBreakers(settings, classifier, database.dataSource());
+
+        // ----- transport: how the routes reach the database (issue 6) -------------------------------
+        // jdbc: camel-sql on the pool (routes/transport-jdbc.camel.yaml); rest: camel-http to Supabase's
+        // PostgREST (routes/transport-rest.camel.yaml). Each route file is loaded only for its transport
+        // (route precondition on agentconfig.transport). The direct database exists with jdbc always, with
+        // rest only when agentconfig.db.url is set (migrations and NOTIFY pgrst; never data).
+        Database database = settings.directDatabase() ? new Database(settings) : null;
+        if (database != null) {
+            // the pool and embedded server stop with the context, after the routes
+            context.addService(database, true, true);
+            registry.bind("database", database);
+            registry.bind("dataSource", database.dataSource());
+            database.ensureMigrated();
+        }
+        Backend backend;
+        AuditSink auditSink;
+        Supplier<List<String>> schemaDrift = null;
+        if (settings.restTransport()) {
+            PostgrestSettings rest = PostgrestSettings.from(settings, context);
+            PostgrestAuth auth = new PostgrestAuth(PostgrestSettings.key(settings));
+            configureHttpClients(context, rest);
+            registry.bind("postgrestAuth", auth);
+            registry.bind("postgrestHeaders", new PostgrestHeaders());
+            SchemaDriftRegister drift = new SchemaDriftRegister();
+            registry.bind("schemaDrift", drift);
+            SchemaCacheReload schemaCache = new SchemaCacheReload(database == null ? null : database.dataSource(), meters);
+            registry.bind("schemaCache", schemaCache);
+            registry.bind("postgrest", new PostgrestSteps(classifier, auth, drift, schemaCache, meters));
+            registry.bind("postgrestPayloads", new PostgrestPayloads());
+            PostgrestClient client = new PostgrestClient(context, classifier);
+            backend = new PostgrestBackend(rest.url(), client, drift, database);
+            auditSink = new PostgrestAuditSink(client);
+            schemaDrift = () -> drift.current().stream().map(SchemaDriftRegister::describe).toList();
+            if (database == null) {
+                LOG.info("Transport rest: {}/rest/v1, no direct database (no schema-cache reloads, migrations are run "
+                        + "in the Supabase SQL editor)", rest.url());
+            } else {
+                LOG.info("Transport rest: {}/rest/v1, direct database for migrations and NOTIFY pgrst", rest.url());
+            }
+        } else {
+            JdbcBackend jdbc = new JdbcBackend(database);
+            backend = jdbc;
+            auditSink = new JdbcAuditSink(database.dataSource());
+            if (database.migrated()) {
+                jdbc.logSchemaAtStart();
+            }
+        }
+        registry.bind("backend", backend);
+        // ----- end of the transport block ------------------------------------------------------------
+
+        TargetBreakers breakers = new TargetBreakers(settings, classifier, backend);
         context.addService(breakers, true, true);
         registry.bind("targetBreakers", breakers);
         registry.bind("profileBreaker", breakers.profile());
@@ -81,18 +140,15 @@ public class AppConfiguration implements CamelConfiguration {
         LocalStore localStore = new LocalStore(settings.localStoreDir());
         registry.bind("localStore", localStore);
 
-        AuditTrail audit = new AuditTrail(database.dataSource(), 10_000);
+        AuditTrail audit = new AuditTrail(auditSink, 10_000);
         context.addService(audit, true, true);
         registry.bind("auditTrail", audit);
 
         registry.bind("fieldCipher", cipher);
         Metrics metrics = new Metrics(meters, breakers);
         registry.bind("metrics", metrics);
-        Health health = new Health(database.dataSource(), localStore, settings.maxPendingAge());
+        Health health = new Health(backend, localStore, settings.maxPendingAge());
         registry.bind("health", health);
-        if (database.migrated()) {
-            health.logSchemaAtStart();
-        }
         registry.bind("saveSteps", new SaveSteps(cipher, new VersionClock(), new IdempotencyKeys(10_000), classifier,
                 localStore, audit, metrics));
         registry.bind("keepFailures", new KeepFailures());
@@ -110,7 +166,7 @@ public class AppConfiguration implements CamelConfiguration {
         registry.bind("collectReadings", new CollectReadings(classifier));
         registry.bind("reveal", new Reveal(registry.lookupByNameAndType("httpGuard", HttpGuard.class), keyReader,
                 audit, meters));
-        registry.bind("diagnostics", new Diagnostics(keyReader));
+        registry.bind("diagnostics", new Diagnostics(keyReader, schemaDrift));
         registry.bind("diagnosticsPage", new DiagnosticsPage());
         registry.bind("legacyKey", new LegacyKeyAdoption(cipher, localStore, audit));
         // Cache-Control: no-store must reach the client (Camel's HTTP header filter drops it by default)
@@ -123,7 +179,7 @@ public class AppConfiguration implements CamelConfiguration {
         SyncMetrics syncMetrics = new SyncMetrics(meters, localStore);
         registry.bind("syncSteps", new SyncSteps(localStore,
                 new Backoff(syncSettings.backoffBase(), syncSettings.backoffMax()), syncMetrics, audit));
-        registry.bind("syncPass", new SyncPass(database, localStore, syncSettings, syncMetrics));
+        registry.bind("syncPass", new SyncPass(backend, localStore, syncSettings, syncMetrics));
         registry.bind("requeueSteps", new RequeueSteps(localStore, audit));
         if (syncSettings.haltAfterDbWrite()) {
             LOG.warn("FAULT INJECTION is on (agentconfig.sync.fault.halt-after-db-write=true): the JVM halts after "
@@ -140,6 +196,26 @@ public class AppConfiguration implements CamelConfiguration {
             }
         });
         LOG.info("agent-config-sync configured: data dir {}, {} database, transport {}", settings.dataDir(),
-                settings.embeddedDatabase() ? "embedded" : "external", settings.transport());
+                settings.embeddedDatabase() ? "embedded" : settings.directDatabase() ? "external" : "no direct",
+                settings.transport());
+    }
+
+    /**
+     * camel-http (the rest transport's only use of it) for both schemes: PostgREST's own timeouts,
+     * no automatic retries (the save path has its own: a 503 must not be retried behind its back),
+     * no redirects, no cookies.
+     */
+    private static void configureHttpClients(CamelContext context, PostgrestSettings rest) {
+        for (String scheme : List.of("http", "https")) {
+            HttpComponent http = context.getComponent(scheme, HttpComponent.class);
+            http.setConnectTimeout(rest.connectTimeout().toMillis());
+            http.setConnectionRequestTimeout(rest.connectTimeout().toMillis());
+            http.setResponseTimeout(rest.timeout().toMillis());
+            http.setSoTimeout(rest.timeout().toMillis());
+            http.setAutomaticRetriesDisabled(true);
+            http.setRedirectHandlingDisabled(true);
+            http.setCookieManagementDisabled(true);
+            http.setUserAgent("agent-config-sync");
+        }
     }
 }

@@ -1,10 +1,5 @@
 package dev.agentconfig.audit;
 
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
-import java.sql.Timestamp;
-import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -12,9 +7,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-import javax.sql.DataSource;
-
-import dev.agentconfig.json.Json;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,19 +18,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class AuditTrail extends ServiceSupport {
     private static final Logger LOG = LoggerFactory.getLogger(AuditTrail.class);
-    private static final String INSERT =
-            "INSERT INTO public.audit_log (at, event, tenant_id, user_id, success, details) "
-                    + "VALUES (?, ?, ?, ?, ?, CAST(? AS jsonb))";
 
-    private final DataSource dataSource;
+    private final AuditSink sink;
     private final BlockingQueue<AuditEvent> queue;
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
     private volatile Thread writer;
     private volatile boolean running;
 
-    public AuditTrail(DataSource dataSource, int capacity) {
-        this.dataSource = dataSource;
+    public AuditTrail(AuditSink sink, int capacity) {
+        this.sink = sink;
         this.queue = new ArrayBlockingQueue<>(capacity);
     }
 
@@ -121,34 +110,16 @@ public final class AuditTrail extends ServiceSupport {
         }
     }
 
+    /** True when the batch is done with: written, or dropped because the rows themselves are refused. */
     private boolean tryWrite(List<AuditEvent> batch) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(INSERT)) {
-            for (AuditEvent e : batch) {
-                ps.setTimestamp(1, Timestamp.from(e.at()));
-                ps.setString(2, e.event());
-                ps.setString(3, e.tenantId());
-                if (e.userId() == null) {
-                    ps.setNull(4, Types.OTHER);
-                } else {
-                    ps.setObject(4, e.userId());
-                }
-                ps.setBoolean(5, e.success());
-                ps.setString(6, Json.write(e.details()));
-                ps.addBatch();
+        AuditSink.Outcome outcome = sink.write(batch);
+        switch (outcome) {
+            case WRITTEN -> written.addAndGet(batch.size());
+            case DROPPED -> dropped.addAndGet(batch.size());
+            case POSTPONED -> {
+                return false;
             }
-            ps.executeBatch();
-            written.addAndGet(batch.size());
-            return true;
-        } catch (SQLException e) {
-            String state = e.getSQLState();
-            if (state != null && (state.startsWith("22") || state.startsWith("23") || state.startsWith("42"))) {
-                // the rows themselves (or the table) are the problem: retrying will not help
-                LOG.warn("Audit rows not written ({} {}): {} dropped", state, e.getMessage(), batch.size());
-                dropped.addAndGet(batch.size());
-                return true;
-            }
-            LOG.debug("Audit write postponed: {}", e.getMessage());
-            return false;
         }
+        return true;
     }
 }

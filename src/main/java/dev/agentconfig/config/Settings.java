@@ -41,8 +41,28 @@ public record Settings(
         Duration syncInterval,
         Duration maxPendingAge) {
 
+    public static final String TRANSPORT_JDBC = "jdbc";
+    public static final String TRANSPORT_REST = "rest";
+
+    /** The routes reach the database through Supabase's PostgREST (camel-http) instead of JDBC (camel-sql). */
+    public boolean restTransport() {
+        return TRANSPORT_REST.equals(transport);
+    }
+
+    /**
+     * The embedded PostgreSQL runs only for the jdbc transport without a database URL. With the rest
+     * transport the database lives behind PostgREST: nothing local is started.
+     */
     public boolean embeddedDatabase() {
-        return dbUrl.isEmpty();
+        return !restTransport() && dbUrl.isEmpty();
+    }
+
+    /**
+     * A SQL connection to the database exists: always with jdbc (embedded or external); with rest only
+     * when agentconfig.db.url is set (then used for migrations and NOTIFY pgrst, never for data).
+     */
+    public boolean directDatabase() {
+        return !restTransport() || dbUrl.isPresent();
     }
 
     public Path localStoreDir() {
@@ -80,7 +100,7 @@ public record Settings(
                 req.apply("agentconfig.http.host"),
                 Integer.parseInt(req.apply("agentconfig.http.port")),
                 Integer.parseInt(req.apply("agentconfig.http.max-body-bytes")),
-                req.apply("agentconfig.transport").toLowerCase(Locale.ROOT),
+                transport(req.apply("agentconfig.transport")),
                 get.apply("agentconfig.supabase.url"),
                 get.apply("agentconfig.supabase.key"),
                 Integer.parseInt(req.apply("agentconfig.save.retry-attempts")),
@@ -91,6 +111,18 @@ public record Settings(
                 Float.parseFloat(req.apply("agentconfig.breaker.failure-rate")),
                 duration(req.apply("agentconfig.sync.interval")),
                 duration(req.apply("agentconfig.health.max-pending-age")));
+    }
+
+    /**
+     * Exactly {@code jdbc} or {@code rest}: the route files choose their implementation with a
+     * precondition on this very value, so a near miss ("REST", "http") must stop the start.
+     */
+    static String transport(String value) {
+        if (!TRANSPORT_JDBC.equals(value) && !TRANSPORT_REST.equals(value)) {
+            throw new IllegalStateException("agentconfig.transport must be '" + TRANSPORT_JDBC + "' or '"
+                    + TRANSPORT_REST + "', not '" + value + "'");
+        }
+        return value;
     }
 
     /** Accepts "250ms", "10s", "5m" or a plain number of milliseconds. */

@@ -94,6 +94,12 @@ public final class Database extends ServiceSupport {
                 .dataSource(pool)
                 .schemas("agentconfig")
                 .locations("classpath:db/migration")
+                // The migrations may already have been run by hand (pasted into the Supabase SQL editor,
+                // which keeps no history): baseline below V1 and apply them again on top. They are
+                // additive and idempotent, so that is a no-op on such a schema. An empty schema is
+                // migrated as always (Flyway only baselines a non-empty one).
+                .baselineOnMigrate(true)
+                .baselineVersion("0")
                 .load();
         MigrateResult result = flyway.migrate();
         LOG.info("Schema migrations: {} applied, schema at version {}",

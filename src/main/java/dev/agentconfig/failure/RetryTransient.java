@@ -30,10 +30,13 @@ public final class RetryTransient implements Predicate {
             return false;
         }
         Failure f = classifier.classify(error);
-        // an open breaker is not retried (that is its point), nor a statement timeout: a slow
-        // database must not hold the save for several timeouts in a row
+        // an open breaker is not retried (that is its point), nor a statement timeout or an HTTP
+        // answer that did not come in time: a slow database must not hold the save for several
+        // timeouts in a row; nor refused credentials: a wrong key is not right 20 ms later
         return f.failureClass() == FailureClass.TRANSIENT
                 && !FailureClassifier.CODE_BREAKER_OPEN.equals(f.code())
-                && !"57014".equals(f.code());
+                && !"57014".equals(f.code())
+                && !FailureClassifier.CODE_TIMEOUT.equals(f.code())
+                && !FailureClassifier.credentialsRefused(f);
     }
 }

@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -13,13 +11,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import javax.sql.DataSource;
-
-import dev.agentconfig.failure.FailureClassifier;
+import dev.agentconfig.db.Backend;
 import dev.agentconfig.store.LocalStore;
 import org.apache.camel.Exchange;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * /observe/health. Overall UP only when every check is UP. DOWN means an operator should look:
@@ -27,43 +21,18 @@ import org.slf4j.LoggerFactory;
  * acknowledged (the database or the local store takes it), which is what a load balancer needs.
  */
 public final class Health {
-    private static final Logger LOG = LoggerFactory.getLogger(Health.class);
-
-    private final DataSource dataSource;
-    private final SchemaCheck schema;
+    private final Backend backend;
     private final LocalStore localStore;
     private final Duration maxPendingAge;
-    private final FailureClassifier classifier = new FailureClassifier();
 
-    public Health(DataSource dataSource, LocalStore localStore, Duration maxPendingAge) {
-        this.dataSource = dataSource;
-        this.schema = new SchemaCheck(dataSource);
+    public Health(Backend backend, LocalStore localStore, Duration maxPendingAge) {
+        this.backend = backend;
         this.localStore = localStore;
         this.maxPendingAge = maxPendingAge;
     }
 
     public List<HealthCheck> checks() {
-        List<HealthCheck> checks = new ArrayList<>();
-        boolean dbUp = false;
-        try (Connection c = dataSource.getConnection()) {
-            dbUp = c.isValid(2);
-            checks.add(dbUp ? HealthCheck.up("database", "reachable", Map.of())
-                    : HealthCheck.down("database", "connection not valid", Map.of()));
-        } catch (SQLException e) {
-            var f = classifier.classify(e);
-            checks.add(HealthCheck.down("database", "unreachable: " + f.message(), Map.of("code", f.code())));
-        }
-        if (dbUp) {
-            try {
-                List<String> missing = schema.missing();
-                checks.add(missing.isEmpty() ? HealthCheck.up("schema", "complete", Map.of())
-                        : HealthCheck.down("schema", "missing: " + String.join("; ", missing), Map.of("missing", missing)));
-            } catch (SQLException e) {
-                checks.add(HealthCheck.down("schema", "cannot be inspected: " + e.getMessage(), Map.of()));
-            }
-        } else {
-            checks.add(HealthCheck.down("schema", "not checked: the database is unreachable", Map.of()));
-        }
+        List<HealthCheck> checks = new ArrayList<>(backend.healthChecks());
         checks.add(localStoreWritable());
         checks.addAll(backlog());
         return checks;
@@ -107,7 +76,7 @@ public final class Health {
     public Map<String, Object> report(Exchange exchange) {
         List<HealthCheck> checks = checks();
         boolean up = checks.stream().allMatch(HealthCheck::up);
-        boolean dbUp = checks.stream().anyMatch(c -> c.name().equals("database") && c.up());
+        boolean dbUp = checks.stream().anyMatch(c -> c.name().equals(backend.reachabilityCheck()) && c.up());
         boolean storeUp = checks.stream().anyMatch(c -> c.name().equals("localStore") && c.up());
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", up ? "UP" : "DOWN");
@@ -123,20 +92,5 @@ public final class Health {
         body.put("checks", byName);
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, up ? 200 : 503);
         return body;
-    }
-
-    /** At start: say loudly what the schema lacks (the seed's two bugs are named). */
-    public void logSchemaAtStart() {
-        try {
-            List<String> missing = schema.missing();
-            if (missing.isEmpty()) {
-                LOG.info("Schema check: complete");
-            } else {
-                LOG.error("Schema check: missing {}; saves to the affected table will queue in the local store",
-                        String.join("; ", missing));
-            }
-        } catch (SQLException e) {
-            LOG.warn("Schema check postponed: the database is unreachable ({})", e.getMessage());
-        }
     }
 }

@@ -19,7 +19,8 @@ import javax.sql.DataSource;
  * their absence is exactly the seed's two bugs, so they are named as such.
  */
 public final class SchemaCheck {
-    static final Map<String, List<String>> COLUMNS = Map.of(
+    /** The tables and columns the service needs (the rest transport checks them through PostgREST too). */
+    public static final Map<String, List<String>> COLUMNS = Map.of(
             "user_profiles", List.of("user_id", "tenant_id", "encrypted_retell_api_key", "encrypted_agent_config",
                     "field_versions", "updated_at"),
             "user_settings", List.of("user_id", "tenant_id", "retell_config", "encrypted_api_keys", "field_versions",

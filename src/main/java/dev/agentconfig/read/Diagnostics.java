@@ -20,9 +20,16 @@ import org.apache.camel.Exchange;
  */
 public final class Diagnostics {
     private final KeyReader keys;
+    /** rest transport: what PostgREST said is missing (named objects); null with jdbc. */
+    private final java.util.function.Supplier<List<String>> schemaDrift;
 
     public Diagnostics(KeyReader keys) {
+        this(keys, null);
+    }
+
+    public Diagnostics(KeyReader keys, java.util.function.Supplier<List<String>> schemaDrift) {
         this.keys = keys;
+        this.schemaDrift = schemaDrift;
     }
 
     /** A check of the checklist: a stable id, what it asks, whether it passes, and why. */
@@ -111,7 +118,22 @@ public final class Diagnostics {
         checks.add(noPlaintextKey(result));
         checks.add(keyDecrypts(result));
         checks.add(everyLocationAnswered(result));
+        if (schemaDrift != null) {
+            checks.add(schemaKnownToPostgrest());
+        }
         return checks;
+    }
+
+    /** rest transport: PostgREST knows every table, column and function the saves used. */
+    private Check schemaKnownToPostgrest() {
+        List<String> missing = schemaDrift.get();
+        return missing.isEmpty()
+                ? new Check("schema-known", "PostgREST knows every table, column and function", true,
+                        "no request was told that something is missing")
+                : new Check("schema-known", "PostgREST knows every table, column and function", false,
+                        "missing: " + String.join("; ", missing)
+                                + " (run the migrations, then NOTIFY pgrst, 'reload schema'; queued saves follow "
+                                + "on the next sync pass)");
     }
 
     /** "Agent IDs in user_profiles?": the table holds the current value of every known field. */

@@ -1,15 +1,13 @@
 package dev.agentconfig.save;
 
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-import javax.sql.DataSource;
-
 import dev.agentconfig.config.Settings;
+import dev.agentconfig.db.Backend;
 import dev.agentconfig.failure.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -29,14 +27,14 @@ public final class TargetBreakers extends ServiceSupport {
 
     private final CircuitBreaker profile;
     private final CircuitBreaker settings;
-    private final DataSource dataSource;
+    private final Backend backend;
     private final Duration probeInterval;
     private ScheduledExecutorService probe;
 
-    public TargetBreakers(Settings settings, FailureClassifier classifier, DataSource dataSource) {
+    public TargetBreakers(Settings settings, FailureClassifier classifier, Backend backend) {
         this.profile = breaker(Target.USER_PROFILES.table(), settings, classifier);
         this.settings = breaker(Target.USER_SETTINGS.table(), settings, classifier);
-        this.dataSource = dataSource;
+        this.backend = backend;
         this.probeInterval = settings.breakerProbeInterval();
     }
 
@@ -92,7 +90,7 @@ public final class TargetBreakers extends ServiceSupport {
         }
     }
 
-    /** Closes the held-open breakers when the database accepts a connection again. */
+    /** Closes the held-open breakers when the database answers again. */
     void probeOnce() {
         List<CircuitBreaker> held = all().stream()
                 .filter(b -> b.getState() == CircuitBreaker.State.FORCED_OPEN || b.getState() == CircuitBreaker.State.OPEN)
@@ -100,14 +98,11 @@ public final class TargetBreakers extends ServiceSupport {
         if (held.isEmpty()) {
             return;
         }
-        try (Connection c = dataSource.getConnection()) {
-            if (c.isValid(1)) {
-                for (CircuitBreaker b : held) {
-                    b.transitionToClosedState();
-                }
+        // the database (jdbc) or PostgREST and its database (rest) answers: let calls through again
+        if (backend.reachable()) {
+            for (CircuitBreaker b : held) {
+                b.transitionToClosedState();
             }
-        } catch (Exception e) {
-            LOG.debug("Database still unreachable: {}", e.getMessage());
         }
     }
 }

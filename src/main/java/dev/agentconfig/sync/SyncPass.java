@@ -1,6 +1,5 @@
 package dev.agentconfig.sync;
 
-import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -12,7 +11,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 
-import dev.agentconfig.db.Database;
+import dev.agentconfig.db.Backend;
 import dev.agentconfig.store.EntryKey;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.sync.ReplayOutcome.Result;
@@ -37,7 +36,7 @@ import org.slf4j.LoggerFactory;
 public final class SyncPass {
     private static final Logger LOG = LoggerFactory.getLogger(SyncPass.class);
 
-    private final Database database;
+    private final Backend backend;
     private final LocalStore store;
     private final SyncSettings settings;
     private final SyncMetrics metrics;
@@ -47,8 +46,8 @@ public final class SyncPass {
     private volatile String lastSkip;
     private volatile PassSummary lastCompleted;
 
-    public SyncPass(Database database, LocalStore store, SyncSettings settings, SyncMetrics metrics) {
-        this.database = database;
+    public SyncPass(Backend backend, LocalStore store, SyncSettings settings, SyncMetrics metrics) {
+        this.backend = backend;
         this.store = store;
         this.settings = settings;
         this.metrics = metrics;
@@ -71,10 +70,10 @@ public final class SyncPass {
     private PassSummary passLocked(CamelContext context) {
         Instant started = Instant.now();
         long t0 = System.nanoTime();
-        if (!database.ensureMigrated()) {
+        if (!backend.ready()) {
             return skipped(started, "schema-not-migrated");
         }
-        if (!reachable()) {
+        if (!backend.reachable()) {
             return skipped(started, "database-unreachable");
         }
         if (lastSkip != null) {
@@ -137,14 +136,6 @@ public final class SyncPass {
         }
         ReplayOutcome outcome = done.getProperty(SyncSteps.OUTCOME_PROPERTY, ReplayOutcome.class);
         return outcome == null ? ReplayOutcome.of(key, Result.FAILED) : outcome;
-    }
-
-    private boolean reachable() {
-        try (Connection c = database.dataSource().getConnection()) {
-            return c.isValid(2);
-        } catch (Exception e) {
-            return false;
-        }
     }
 
     private PassSummary skipped(Instant started, String reason) {

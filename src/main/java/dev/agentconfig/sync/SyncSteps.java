@@ -10,7 +10,6 @@ import java.util.UUID;
 import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.failure.Failure;
-import dev.agentconfig.failure.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
 import dev.agentconfig.save.Changes;
 import dev.agentconfig.save.Field;
@@ -228,12 +227,7 @@ public final class SyncSteps {
 
     /** The database is out of reach: further replays in this pass would only fail the same way. */
     static boolean unreachable(Failure f) {
-        if (f.failureClass() != FailureClass.TRANSIENT) {
-            return false;
-        }
-        String code = f.code() == null ? "" : f.code();
-        return code.equals(FailureClassifier.CODE_BREAKER_OPEN) || code.startsWith("08") || code.startsWith("57P0")
-                || code.equals("io");
+        return FailureClassifier.outOfReach(f);
     }
 
     private static PendingEntry entryOf(Exchange exchange) {

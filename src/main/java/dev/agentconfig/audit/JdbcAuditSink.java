@@ -1,0 +1,58 @@
+package dev.agentconfig.audit;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import dev.agentconfig.json.Json;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Audit rows inserted in one JDBC batch. */
+public final class JdbcAuditSink implements AuditSink {
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcAuditSink.class);
+    private static final String INSERT =
+            "INSERT INTO public.audit_log (at, event, tenant_id, user_id, success, details) "
+                    + "VALUES (?, ?, ?, ?, ?, CAST(? AS jsonb))";
+
+    private final DataSource dataSource;
+
+    public JdbcAuditSink(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    @Override
+    public Outcome write(List<AuditEvent> batch) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(INSERT)) {
+            for (AuditEvent e : batch) {
+                ps.setTimestamp(1, Timestamp.from(e.at()));
+                ps.setString(2, e.event());
+                ps.setString(3, e.tenantId());
+                if (e.userId() == null) {
+                    ps.setNull(4, Types.OTHER);
+                } else {
+                    ps.setObject(4, e.userId());
+                }
+                ps.setBoolean(5, e.success());
+                ps.setString(6, Json.write(e.details()));
+                ps.addBatch();
+            }
+            ps.executeBatch();
+            return Outcome.WRITTEN;
+        } catch (SQLException e) {
+            String state = e.getSQLState();
+            if (state != null && (state.startsWith("22") || state.startsWith("23") || state.startsWith("42"))) {
+                // the rows themselves (or the table) are the problem: retrying will not help
+                LOG.warn("Audit rows not written ({} {}): {} dropped", state, e.getMessage(), batch.size());
+                return Outcome.DROPPED;
+            }
+            LOG.debug("Audit write postponed: {}", e.getMessage());
+            return Outcome.POSTPONED;
+        }
+    }
+}

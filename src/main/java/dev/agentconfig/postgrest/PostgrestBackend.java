@@ -1,0 +1,136 @@
+package dev.agentconfig.postgrest;
+
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.agentconfig.db.Backend;
+import dev.agentconfig.db.Database;
+import dev.agentconfig.failure.Failure;
+import dev.agentconfig.failure.FailureClass;
+import dev.agentconfig.failure.FailureClassifier;
+import dev.agentconfig.observe.HealthCheck;
+import dev.agentconfig.observe.SchemaCheck;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The rest transport's database: Supabase's PostgREST, and optionally a direct SQL connection
+ * (agentconfig.db.url) used only for migrations and NOTIFY pgrst.
+ *
+ * <p>Health: {@code postgrest} (a one-row probe of user_profiles with the service's key: the key
+ * is accepted and PostgREST reaches its database), {@code schema} (every table and column the
+ * service needs, selected through PostgREST with {@code limit=0}, plus whatever a save or read
+ * was told is missing, by name), and {@code directDatabase} when one is configured. The settings
+ * function cannot be probed without calling it: a missing one is named after the first save.
+ */
+public final class PostgrestBackend implements Backend {
+    private static final Logger LOG = LoggerFactory.getLogger(PostgrestBackend.class);
+    static final PostgrestRequest PROBE = PostgrestRequest.get("/user_profiles", "select=user_id&limit=0", false);
+
+    private final String url;
+    private final PostgrestClient client;
+    private final SchemaDriftRegister drift;
+    private final Database direct;
+
+    /** @param direct the direct database connection, or null */
+    public PostgrestBackend(String url, PostgrestClient client, SchemaDriftRegister drift, Database direct) {
+        this.url = url;
+        this.client = client;
+        this.drift = drift;
+        this.direct = direct;
+    }
+
+    /** Migrations are the operator's (SQL editor) or ran at start over the direct connection. */
+    @Override
+    public boolean ready() {
+        return true;
+    }
+
+    @Override
+    public boolean reachable() {
+        PostgrestClient.Result r = client.call(PROBE);
+        if (!r.ok()) {
+            LOG.debug("PostgREST probe failed: {} {}", r.failure().code(), r.failure().message());
+        }
+        return r.ok();
+    }
+
+    @Override
+    public String reachabilityCheck() {
+        return "postgrest";
+    }
+
+    @Override
+    public List<HealthCheck> healthChecks() {
+        List<HealthCheck> checks = new ArrayList<>();
+        PostgrestClient.Result probe = client.call(PROBE);
+        if (probe.ok()) {
+            checks.add(HealthCheck.up("postgrest", "reachable", Map.of("url", url + "/rest/v1")));
+            checks.add(schema());
+        } else {
+            Failure f = probe.failure();
+            Map<String, Object> data = new LinkedHashMap<>();
+            data.put("url", url + "/rest/v1");
+            data.put("class", f.failureClass().id());
+            data.put("code", f.code());
+            String detail = FailureClassifier.credentialsRefused(f)
+                    ? "the Supabase key was refused (" + f.code() + ": " + f.message() + "): set AGENTCONFIG_SUPABASE_KEY "
+                            + "to the project's service-role key or a secret key"
+                    : "unreachable: " + f.code() + ": " + f.message();
+            checks.add(HealthCheck.down("postgrest", detail, data));
+            checks.add(HealthCheck.down("schema", "not checked: PostgREST is unreachable", Map.of()));
+        }
+        if (direct != null) {
+            checks.add(directDatabase());
+        }
+        return checks;
+    }
+
+    /** The tables and columns through PostgREST; then what saves and reads were told is missing. */
+    private HealthCheck schema() {
+        List<String> missing = new ArrayList<>();
+        List<String> unchecked = new ArrayList<>();
+        for (Map.Entry<String, List<String>> t : SchemaCheck.COLUMNS.entrySet()) {
+            PostgrestRequest select = PostgrestRequest.get("/" + t.getKey(),
+                    "select=" + String.join(",", t.getValue()) + "&limit=0", false);
+            PostgrestClient.Result r = client.call(select);
+            if (!r.ok()) {
+                if (r.failure().failureClass() == FailureClass.SCHEMA_DRIFT) {
+                    missing.add(MissingObject.name(r.failure(), select));
+                } else {
+                    unchecked.add(t.getKey() + " (" + r.failure().code() + ")");
+                }
+            }
+        }
+        for (SchemaDriftRegister.Drift d : drift.current()) {
+            String described = SchemaDriftRegister.describe(d);
+            if (!missing.contains(d.missing())) {
+                missing.add(described);
+            }
+        }
+        missing.sort(null);
+        if (!missing.isEmpty()) {
+            return HealthCheck.down("schema", "missing: " + String.join("; ", missing), Map.of("missing", missing));
+        }
+        if (!unchecked.isEmpty()) {
+            return HealthCheck.down("schema", "cannot be inspected: " + String.join(", ", unchecked), Map.of());
+        }
+        return HealthCheck.up("schema", "complete as PostgREST shows it (tables and columns; the settings function "
+                + "is checked by every save)", Map.of());
+    }
+
+    private HealthCheck directDatabase() {
+        try (Connection c = direct.dataSource().getConnection()) {
+            return c.isValid(2)
+                    ? HealthCheck.up("directDatabase", "reachable (migrations, NOTIFY pgrst)", Map.of())
+                    : HealthCheck.down("directDatabase", "connection not valid: schema-cache reloads cannot be sent",
+                            Map.of());
+        } catch (Exception e) {
+            return HealthCheck.down("directDatabase", "unreachable: schema-cache reloads cannot be sent ("
+                    + e.getMessage() + ")", Map.of());
+        }
+    }
+}
