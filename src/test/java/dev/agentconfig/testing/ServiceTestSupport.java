@@ -74,9 +74,18 @@ public abstract class ServiceTestSupport extends CamelMainTestSupport {
         }
     }
 
+    static {
+        // the service stops its embedded PostgreSQL when its context stops; a test JVM that ends
+        // without stopping a context must not leave servers behind
+        Runtime.getRuntime().addShutdownHook(new Thread(dev.agentconfig.db.EmbeddedDatabase::stopAll, "stop-test-databases"));
+    }
+
     /** Whatever a test class did, the service's own secrets never reached a log line. */
     @AfterAll
     void releaseLogs() {
+        if (context != null) {
+            context.getRegistry().findByType(Database.class).forEach(db -> db.embedded().ifPresent(EmbeddedDatabase::stop));
+        }
         if (logs != null) {
             logs.detach();
             assertThat(logs.text())
