@@ -93,6 +93,7 @@ public class AppConfiguration implements CamelConfiguration {
             context.addService(database, true, true);
             registry.bind("database", database);
             registry.bind("dataSource", database.dataSource());
+            registry.bind("sqlStatements", new dev.agentconfig.db.CachedSqlStatements());
             database.ensureMigrated();
         }
         Backend backend;

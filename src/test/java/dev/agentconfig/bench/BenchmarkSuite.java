@@ -320,7 +320,8 @@ class BenchmarkSuite extends ServiceTestSupport {
     }
 
     private Stats repeat(ThrowingSupplier<Load.Result> run) throws Exception {
-        run.get(); // warm-up, not counted
+        run.get(); // warm-up, not counted (twice: the JIT compiles the route's many small methods late)
+        run.get();
         List<Load.Result> results = new ArrayList<>();
         for (int i = 0; i < REPS; i++) {
             Load.Result r = run.get();
