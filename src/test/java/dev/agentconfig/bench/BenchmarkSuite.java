@@ -356,7 +356,7 @@ class BenchmarkSuite extends ServiceTestSupport {
                 .append(String.format(Locale.ROOT, "%.1f", minutes)).append(" min).\n\n");
         sb.append("Machine: ").append(machine()).append("\n\n");
         sb.append("Each figure is the median of ").append(REPS).append(" repetitions of ").append(SECONDS)
-                .append(" s after a warm-up run, with the min–max over the repetitions in brackets. ")
+                .append(" s after two warm-up runs, with the min–max over the repetitions in brackets. ")
                 .append("Latencies are per operation, in ms. The ratio is throughput divided by the baseline's in the ")
                 .append("same run (route / raw): the baseline runs the same statements (the profile upsert and the ")
                 .append("settings function) on the same pool at the same concurrency, without the route (no ")
