@@ -3,7 +3,6 @@ package dev.agentconfig.api;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Locale;
-import java.util.Map;
 import java.util.UUID;
 
 import dev.agentconfig.json.Json;
@@ -192,9 +191,6 @@ public final class HttpGuard {
         exchange.getMessage().setHeader("Cache-Control", "no-store");
     }
 
-    public static Map<String, Object> bodyOf(Problem p) {
-        return p.body(null);
-    }
 
     /** Who made a request: the service token, or a Supabase user (its own configuration only). */
     public enum Caller {

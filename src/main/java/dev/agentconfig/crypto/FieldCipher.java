@@ -86,9 +86,6 @@ public final class FieldCipher {
         }
     }
 
-    public static boolean looksSealed(String value) {
-        return value != null && value.startsWith(VERSION + ":") && value.split(":", -1).length == 4;
-    }
 
     /** First and last characters only, at most 4 of each and never more than a third of the key. */
     public static String mask(String plaintext) {

@@ -2,7 +2,7 @@ package dev.agentconfig.save;
 
 import java.time.Instant;
 import java.util.LinkedHashMap;
-import java.util.List;
+
 import java.util.Map;
 import java.util.UUID;
 
@@ -333,7 +333,4 @@ public final class SaveSteps {
         return v;
     }
 
-    static List<String> fieldNames(PreparedSave save) {
-        return save.sealed().fields().stream().map(Field::json).toList();
-    }
 }
