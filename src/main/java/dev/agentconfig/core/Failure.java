@@ -1,0 +1,29 @@
+package dev.agentconfig.core;
+
+/**
+ * A classified failure: its class, a code (SQLSTATE, PostgREST code or our own) and a message.
+ * Codes and classes are decided in {@link Failures}, the one place that knows them.
+ */
+public record Failure(FailureClass failureClass, String code, String message) {
+
+    /** Nothing reached the database: retried later, the database is not known to be at fault. */
+    public boolean transientOrDrift() {
+        return failureClass == FailureClass.TRANSIENT || failureClass == FailureClass.SCHEMA_DRIFT;
+    }
+
+    /** The breaker was open: the database was not asked (not an attempt of anything). */
+    public boolean breakerOpen() {
+        return Failures.CODE_BREAKER_OPEN.equals(code);
+    }
+
+    /** Worth a quick retry within the request: transient, and not a timeout, an open breaker or refused credentials. */
+    public boolean retryableNow() {
+        return failureClass == FailureClass.TRANSIENT && !breakerOpen() && !"57014".equals(code)
+                && !Failures.CODE_TIMEOUT.equals(code) && !Failures.credentialsRefused(this);
+    }
+
+    /** The database cannot be reached at all right now: every further call would fail the same way. */
+    public boolean outOfReach() {
+        return Failures.outOfReach(this);
+    }
+}

@@ -1,0 +1,169 @@
+package dev.agentconfig.core;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * One local-store document: what waits for the database for one (tenant, user). Fields are merged
+ * per field by {@link LastWriterWins}; the API key is only ever its envelope. The JSON shape on disk
+ * is this record's (format 1).
+ */
+public record PendingEntry(
+        int format,
+        String tenantId,
+        String userId,
+        Map<String, FieldEntry> fields,
+        List<String> pendingTargets,
+        String state,
+        ErrorInfo lastError,
+        int attempts,
+        String nextAttemptAt,
+        String createdAt,
+        String updatedAt,
+        long revision) {
+
+    public static final String PENDING = "pending";
+    public static final String QUARANTINED = "quarantined";
+
+    /** A field's value (an envelope for the key; null when the save cleared it), version and save. */
+    public record FieldEntry(String value, long version, String saveId) {
+        @Override
+        public String toString() {
+            return "FieldEntry[v" + version + "]";
+        }
+    }
+
+    /** The last failure: class, code, message, the target that failed, and when. */
+    public record ErrorInfo(String failureClass, String code, String message, String target, String at) {
+        public static ErrorInfo of(Failure f, Target target, Instant at) {
+            return new ErrorInfo(f.failureClass().id(), f.code(), f.message(), target.table(), at.toString());
+        }
+    }
+
+    public UserKey key() {
+        return UserKey.of(tenantId, userId);
+    }
+
+    public boolean quarantined() {
+        return QUARANTINED.equals(state);
+    }
+
+    public boolean pending() {
+        return PENDING.equals(state);
+    }
+
+    public Instant nextAttempt() {
+        return nextAttemptAt == null ? Instant.EPOCH : Instant.parse(nextAttemptAt);
+    }
+
+    public Instant created() {
+        return createdAt == null ? Instant.EPOCH : Instant.parse(createdAt);
+    }
+
+    /**
+     * This entry with a save merged in for the targets that could not take it (one write per save,
+     * whatever number of targets failed). A field already held at a newer version is kept; a rejected
+     * target quarantines the entry.
+     *
+     * @param existing the entry on disk, or null
+     * @param failed   the targets to park and why; the first in target order becomes the last error
+     */
+    public static PendingEntry merge(PendingEntry existing, SealedSave save, Map<Target, Failure> failed, Instant now) {
+        if (failed.isEmpty()) {
+            throw new IllegalArgumentException("nothing to park");
+        }
+        Map<String, FieldEntry> fields = new TreeMap<>();
+        TreeSet<String> targets = new TreeSet<>();
+        boolean quarantine = failed.values().stream().anyMatch(f -> f.failureClass() == FailureClass.REJECTED
+                || f.failureClass() == FailureClass.TENANT_CONFLICT);
+        String state = quarantine ? QUARANTINED : PENDING;
+        int attempts = 1;
+        String createdAt = now.toString();
+        long revision = 1;
+        if (existing != null) {
+            fields.putAll(existing.fields());
+            targets.addAll(existing.pendingTargets());
+            if (existing.quarantined()) {
+                state = QUARANTINED;
+            }
+            attempts = Math.max(existing.attempts(), 1);
+            createdAt = existing.createdAt();
+            revision = existing.revision() + 1;
+        }
+        save.fields().forEach((field, value) -> {
+            FieldEntry current = fields.get(field.json());
+            if (current == null || LastWriterWins.replaces(value.version(), current.version())) {
+                fields.put(field.json(), new FieldEntry(value.value(), value.version(), value.saveId().toString()));
+            }
+        });
+        Target first = null;
+        for (Target t : Target.values()) {
+            if (failed.containsKey(t)) {
+                targets.add(t.table());
+                if (first == null || (failed.get(t).failureClass() == FailureClass.REJECTED
+                        && failed.get(first).failureClass() != FailureClass.REJECTED)) {
+                    first = t;
+                }
+            }
+        }
+        ErrorInfo error = ErrorInfo.of(failed.get(first), first, now);
+        // a quarantined entry has no next attempt: it waits for POST .../retry
+        return new PendingEntry(1, save.tenantId(), save.userId().toString(), fields, List.copyOf(targets), state,
+                error, attempts, QUARANTINED.equals(state) ? null : now.toString(), createdAt, now.toString(), revision);
+    }
+
+    /**
+     * This entry after a replay by the sync: the targets still pending, its state, the last error,
+     * attempts and next attempt (null: none planned, as for a quarantined entry). Fields unchanged.
+     */
+    public PendingEntry settled(List<String> targets, String newState, ErrorInfo error, int newAttempts,
+                                Instant nextAttempt, Instant now) {
+        return new PendingEntry(format, tenantId, userId, fields, List.copyOf(new TreeSet<>(targets)), newState, error,
+                newAttempts, nextAttempt == null ? null : nextAttempt.toString(), createdAt, now.toString(),
+                revision + 1);
+    }
+
+    /** A quarantined entry put back in line by an operator: pending and due now, its history kept. */
+    public PendingEntry requeued(Instant now) {
+        return new PendingEntry(format, tenantId, userId, fields, pendingTargets, PENDING, lastError, attempts,
+                now.toString(), createdAt, now.toString(), revision + 1);
+    }
+
+    /** The entry as a save: each field at the version (and saveId) it was stored with. */
+    public SealedSave asReplay() {
+        Map<Field, VersionedValue> values = new java.util.EnumMap<>(Field.class);
+        long newest = 0;
+        java.util.UUID newestSaveId = null;
+        for (Map.Entry<String, FieldEntry> f : fields.entrySet()) {
+            var field = Field.byJson(f.getKey());
+            if (field.isEmpty()) {
+                continue; // an unknown field (a newer format?) is not replayed; it stays in the file
+            }
+            java.util.UUID saveId = parseUuid(f.getValue().saveId());
+            values.put(field.get(), new VersionedValue(f.getValue().value(), f.getValue().version(), saveId));
+            if (f.getValue().version() >= newest) {
+                newest = f.getValue().version();
+                newestSaveId = saveId;
+            }
+        }
+        return new SealedSave(key(), newestSaveId == null ? java.util.UUID.randomUUID() : newestSaveId, newest, values,
+                Origin.REPLAY, revision);
+    }
+
+    private static java.util.UUID parseUuid(String s) {
+        try {
+            return s == null ? java.util.UUID.randomUUID() : java.util.UUID.fromString(s);
+        } catch (IllegalArgumentException e) {
+            return java.util.UUID.randomUUID();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PendingEntry[" + tenantId + "/" + userId + " " + fields.keySet() + " -> " + pendingTargets + " "
+                + state + " r" + revision + "]";
+    }
+}

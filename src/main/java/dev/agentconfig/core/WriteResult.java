@@ -1,0 +1,104 @@
+package dev.agentconfig.core;
+
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A sealed save and what each target made of it: the body of the save route between the target
+ * writes and the answer.
+ *
+ * @param legacyKey the seed's plaintext key reported by the settings call (in memory only, never printed)
+ */
+public record WriteResult(SealedSave save, Map<Target, TargetOutcome> outcomes, String legacyKey) {
+
+    public WriteResult {
+        outcomes = Collections.unmodifiableMap(outcomes.isEmpty() ? new EnumMap<>(Target.class) : new EnumMap<>(outcomes));
+    }
+
+    public static WriteResult of(SealedSave save) {
+        return new WriteResult(save, Map.of(), null);
+    }
+
+    public WriteResult with(TargetOutcome outcome) {
+        Map<Target, TargetOutcome> m = new EnumMap<>(Target.class);
+        m.putAll(outcomes);
+        m.put(outcome.target(), outcome);
+        return new WriteResult(save, m, legacyKey);
+    }
+
+    public WriteResult withLegacyKey(String plaintext) {
+        return new WriteResult(save, outcomes, plaintext);
+    }
+
+    public Optional<TargetOutcome> outcome(Target target) {
+        return Optional.ofNullable(outcomes.get(target));
+    }
+
+    public TargetState state(Target target) {
+        TargetOutcome o = outcomes.get(target);
+        return o == null ? TargetState.SKIPPED : o.state();
+    }
+
+    /**
+     * The outcomes as the save must treat them. A tenant conflict on user_settings after
+     * user_profiles already took the save can only come from a race between two tenants: that
+     * target is kept (quarantined) instead of half-refusing a save that is already partly stored.
+     */
+    public WriteResult resolved() {
+        TargetOutcome settings = outcomes.get(Target.USER_SETTINGS);
+        if (settings instanceof TargetOutcome.Conflict c && state(Target.USER_PROFILES) == TargetState.SAVED) {
+            return with(new TargetOutcome.Quarantined(Target.USER_SETTINGS, c.failure()));
+        }
+        return this;
+    }
+
+    /** True when the user belongs to another tenant (and nothing of this save was stored). */
+    public boolean tenantConflict() {
+        return outcomes.values().stream().anyMatch(o -> o instanceof TargetOutcome.Conflict);
+    }
+
+    /** The targets to park in the local store, with their failures. */
+    public Map<Target, Failure> toPark() {
+        Map<Target, Failure> m = new EnumMap<>(Target.class);
+        outcomes.forEach((t, o) -> {
+            if (o.parked()) {
+                m.put(t, o.failure());
+            }
+        });
+        return m;
+    }
+
+    public boolean needsParking() {
+        return !save.replay() && outcomes.values().stream().anyMatch(TargetOutcome::parked);
+    }
+
+    /** The most significant failure: the first target's, in target order. */
+    public Optional<Failure> firstFailure() {
+        for (Target t : Target.values()) {
+            TargetOutcome o = outcomes.get(t);
+            if (o != null && o.failure() != null) {
+                return Optional.of(o.failure());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Versions the targets reported holding (to keep the version clock causal). */
+    public long newestStoredVersion() {
+        long max = 0;
+        for (TargetOutcome o : outcomes.values()) {
+            Map<Field, Long> stored = o instanceof TargetOutcome.Saved s ? s.stored()
+                    : o instanceof TargetOutcome.Stale st ? st.stored() : Map.of();
+            max = Math.max(max, LastWriterWins.newest(stored));
+        }
+        return max;
+    }
+
+    @Override
+    public String toString() {
+        return "WriteResult[" + save + " " + outcomes.values().stream().map(o -> o.target().table() + "=" + o.state().id())
+                .toList() + (legacyKey == null ? "" : " legacy-key") + "]";
+    }
+}
