@@ -155,7 +155,8 @@ public class AppConfiguration implements CamelConfiguration {
         registry.bind("keepFailures", new KeepFailures());
         registry.bind("inboxSteps", new InboxSteps(settings.inboxDir()));
         UserTokens userTokens = settings.jwtSecret()
-                .map(secret -> new UserTokens(secret, settings.tenantClaim(), settings.jwtClockSkew()))
+                .map(secret -> new UserTokens(secret, settings.tenantClaim(), settings.jwtClockSkew(),
+                        settings.jwtAudience(), settings.jwtIssuer()))
                 .orElse(null);
         registry.bind("httpGuard", new HttpGuard(serviceToken.value(), settings.maxBodyBytes(), userTokens));
 
