@@ -70,8 +70,8 @@ class CallerControlledInputTest extends ServiceTestSupport {
 
     private static final Pattern CONSTANT = Pattern.compile(
             "static\\s+final\\s+String\\s+(\\w+)\\s*=\\s*\"([^\"]*)\"\\s*;");
-    private static final Pattern CALL = Pattern.compile(
-            "\\b(?:get|set|remove)(?:Header|Property)\\(\\s*([^,)]+?)\\s*[,)]");
+    private static final Pattern CALL = Pattern.compile("\\b(?:get|set|remove)(?:Header|Property)\\(");
+    private static final Pattern LITERAL = Pattern.compile("\"([^\"]*)\"");
     private static final Pattern YAML_SIMPLE = Pattern.compile(
             "\\$\\{(?:in\\.)?(?:header|headers|exchangeProperty)[.\\[]([\\w.:-]+)");
     private static final Pattern YAML_SET = Pattern.compile(
@@ -119,11 +119,18 @@ class CallerControlledInputTest extends ServiceTestSupport {
             }
             Matcher c = CALL.matcher(text);
             while (c.find()) {
-                String arg = c.group(1).trim();
+                String arg = firstArgument(text, c.end());
+                Matcher literal = LITERAL.matcher(arg);
+                boolean literals = false;
+                while (literal.find()) { // "x", or a choice such as a ? "x" : "y"
+                    names.add(literal.group(1));
+                    literals = true;
+                }
+                if (literals) {
+                    continue;
+                }
                 String name;
-                if (arg.startsWith("\"")) {
-                    name = arg.substring(1, arg.length() - 1);
-                } else if (arg.startsWith("Exchange.")) {
+                if (arg.startsWith("Exchange.")) {
                     name = exchangeConstant(arg.substring("Exchange.".length()));
                 } else if (arg.contains(".")) {
                     String[] parts = arg.split("\\.");
@@ -137,6 +144,23 @@ class CallerControlledInputTest extends ServiceTestSupport {
             }
         });
         return names;
+    }
+
+    /** The text of a call's first argument: up to the first comma or closing parenthesis at its own depth. */
+    private static String firstArgument(String text, int from) {
+        int depth = 0;
+        boolean quoted = false;
+        for (int i = from; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            if (ch == '"' && text.charAt(i - 1) != '\\') {
+                quoted = !quoted;
+            } else if (!quoted && ch == '(') {
+                depth++;
+            } else if (!quoted && ch == ')' && depth-- == 0 || !quoted && ch == ',' && depth == 0) {
+                return text.substring(from, i).trim();
+            }
+        }
+        return "";
     }
 
     private static String exchangeConstant(String field) {
@@ -153,7 +177,8 @@ class CallerControlledInputTest extends ServiceTestSupport {
         assertThat(names)
                 .contains("agentconfig.message", "tenantId", "userId", "Idempotency-Key", "agentconfig.caller",
                         "agentconfig.park", "agentconfig.replay.action", "agentconfig.postgrest.reload",
-                        Exchange.HTTP_QUERY, Exchange.HTTP_RESPONSE_CODE, Exchange.FILE_NAME);
+                        "Content-Profile", "Accept-Profile", Exchange.HTTP_QUERY, Exchange.HTTP_RESPONSE_CODE,
+                        Exchange.FILE_NAME);
         assertThat(names.size()).isGreaterThan(25);
         org.slf4j.LoggerFactory.getLogger(CallerControlledInputTest.class).info("{} names sent: {}", names.size(), names);
     }
