@@ -155,7 +155,8 @@ public class AppConfiguration implements CamelConfiguration {
         registry.bind("keepFailures", new KeepFailures());
         registry.bind("inboxSteps", new InboxSteps(settings.inboxDir()));
         UserTokens userTokens = settings.jwtSecret()
-                .map(secret -> new UserTokens(secret, settings.tenantClaim(), settings.jwtClockSkew()))
+                .map(secret -> new UserTokens(secret, settings.tenantClaim(), settings.jwtClockSkew(),
+                        settings.jwtAudience(), settings.jwtIssuer()))
                 .orElse(null);
         registry.bind("httpGuard", new HttpGuard(serviceToken.value(), settings.maxBodyBytes(), userTokens));
 
@@ -170,9 +171,10 @@ public class AppConfiguration implements CamelConfiguration {
         registry.bind("diagnostics", new Diagnostics(keyReader, schemaDrift));
         registry.bind("diagnosticsPage", new DiagnosticsPage());
         registry.bind("legacyKey", new LegacyKeyAdoption(cipher, localStore, audit));
-        // Cache-Control: no-store must reach the client (Camel's HTTP header filter drops it by default)
+        // inbound: an allow-list of request headers (no query parameter or form field becomes a header);
+        // outbound: Cache-Control: no-store must reach the client (Camel's HTTP header filter drops it)
         context.getComponent("platform-http", org.apache.camel.component.platform.http.PlatformHttpComponent.class)
-                .setHeaderFilterStrategy(new dev.agentconfig.api.ResponseHeaderFilter());
+                .setHeaderFilterStrategy(new dev.agentconfig.api.HttpHeaderFilter());
         // ----- end of issue 3 ----------------------------------------------------------------------
 
         // ----- local store -> database sync (issue 4: routes/sync.camel.yaml, routes/api-sync.camel.yaml)

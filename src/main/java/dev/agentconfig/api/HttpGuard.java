@@ -48,6 +48,8 @@ public final class HttpGuard {
      * Who is calling: the service token (any tenant and user) or a Supabase user JWT, which may
      * only act on its own configuration: the path's {tenantId}/{userId} must be its tenant claim
      * and its sub (403 otherwise), and it cannot use endpoints without them (sync, retry, metrics).
+     * The path's identity, so checked, becomes the exchange property {@link PathIdentity#PROPERTY}:
+     * the only source of "whose configuration" for every route behind the front door.
      */
     public void authenticate(Exchange exchange) {
         String header = exchange.getMessage().getHeader("Authorization", String.class);
@@ -59,6 +61,7 @@ public final class HttpGuard {
         }
         String token = header.substring(7).trim();
         if (MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), serviceToken)) {
+            PathIdentity.fromPathParameters(exchange).ifPresent(p -> exchange.setProperty(PathIdentity.PROPERTY, p));
             exchange.setProperty(CALLER_PROPERTY, Caller.SERVICE);
             return;
         }
@@ -70,16 +73,17 @@ public final class HttpGuard {
             throw refuse("user JWT refused: " + refused.reason(), "the bearer token is not valid: " + refused.reason());
         }
         UserTokens.Valid user = (UserTokens.Valid) result;
-        String pathTenant = exchange.getMessage().getHeader("tenantId", String.class);
-        String pathUser = exchange.getMessage().getHeader("userId", String.class);
-        if (pathTenant == null || pathUser == null) {
+        PathIdentity path = PathIdentity.fromPathParameters(exchange).orElse(null);
+        if (path == null) {
             LOG.info("Refused a user JWT on a service-only endpoint");
             throw Problem.forbidden("this endpoint needs the service token");
         }
-        if (!user.subject().equalsIgnoreCase(pathUser) || !user.tenant().equals(pathTenant)) {
-            LOG.info("Refused a user JWT: it is for another {}", user.subject().equalsIgnoreCase(pathUser) ? "tenant" : "user");
+        if (!user.subject().equalsIgnoreCase(path.userId()) || !user.tenant().equals(path.tenantId())) {
+            LOG.info("Refused a user JWT: it is for another {}",
+                    user.subject().equalsIgnoreCase(path.userId()) ? "tenant" : "user");
             throw Problem.forbidden("a user token can only read and save its own configuration");
         }
+        exchange.setProperty(PathIdentity.PROPERTY, path);
         exchange.setProperty(CALLER_PROPERTY, Caller.USER);
         exchange.setProperty(SUBJECT_PROPERTY, user.subject());
         exchange.setProperty(TENANT_PROPERTY, user.tenant());

@@ -5,6 +5,7 @@ import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -17,15 +18,32 @@ import com.nimbusds.jwt.JWTParser;
 import com.nimbusds.jwt.SignedJWT;
 
 /**
- * Supabase user JWTs: HS256 signed with the project's JWT secret, nothing else. Each refusal
+ * Supabase user JWTs: HS256 signed with the project's JWT secret, nothing else, and only an
+ * authenticated user's access token: {@code role} must be {@code authenticated} (the project's
+ * anon and service_role keys are JWTs signed with the same secret), {@code aud} must name the
+ * configured audience, and {@code iss} must be the configured issuer when one is set. Each refusal
  * says why (for the log and the 401), never what the token was.
  */
 public final class UserTokens {
+    /** The role claim of a signed-in user's access token (Supabase). */
+    static final String AUTHENTICATED_ROLE = "authenticated";
+    /** Roles whose name may be repeated in a refusal: the well-known ones, never a caller's free text. */
+    private static final java.util.Set<String> KNOWN_ROLES = java.util.Set.of("anon", "service_role",
+            "supabase_admin", "postgres");
+
     private final MACVerifier verifier;
     private final String[] tenantClaimPath;
     private final Duration clockSkew;
+    private final String audience;
+    private final Optional<String> issuer;
 
-    public UserTokens(String jwtSecret, String tenantClaim, Duration clockSkew) {
+    public UserTokens(String jwtSecret, String tenantClaim, Duration clockSkew, String audience,
+                      Optional<String> issuer) {
+        if (audience == null || audience.isBlank()) {
+            throw new IllegalStateException("agentconfig.auth.audience must name the audience of user tokens");
+        }
+        this.audience = audience;
+        this.issuer = issuer.filter(i -> !i.isBlank());
         byte[] secret = jwtSecret.getBytes(StandardCharsets.UTF_8);
         if (secret.length < 32) {
             throw new IllegalStateException("agentconfig.auth.jwt-secret must be at least 32 bytes (HS256)");
@@ -90,6 +108,30 @@ public final class UserTokens {
         Date nbf = claims.getNotBeforeTime();
         if (nbf != null && now.isBefore(nbf.toInstant().minus(clockSkew))) {
             return new Refused("not yet valid");
+        }
+        Object role = claims.getClaim("role");
+        if (!(role instanceof String r) || r.isBlank()) {
+            return new Refused("no role claim");
+        }
+        if (!AUTHENTICATED_ROLE.equals(r)) {
+            return new Refused(KNOWN_ROLES.contains(r) ? "role " + r + " is not a signed-in user"
+                    : "role is not " + AUTHENTICATED_ROLE);
+        }
+        List<String> aud = claims.getAudience();
+        if (aud == null || aud.isEmpty()) {
+            return new Refused("no aud claim");
+        }
+        if (!aud.contains(audience)) {
+            return new Refused("audience not accepted");
+        }
+        if (issuer.isPresent()) {
+            String iss = claims.getIssuer();
+            if (iss == null || iss.isBlank()) {
+                return new Refused("no iss claim");
+            }
+            if (!issuer.get().equals(iss)) {
+                return new Refused("issuer not accepted");
+            }
         }
         String sub = claims.getSubject();
         if (sub == null || sub.isBlank()) {

@@ -44,8 +44,12 @@ public final class CachedSqlStatements extends DefaultSqlPrepareStatementStrateg
     @Override
     public Iterator<?> createPopulateIterator(String query, String preparedQuery, int expectedParams, Exchange exchange,
                                               Object value) throws SQLException {
-        if (!(value instanceof Map<?, ?> body) || !plain(query)) {
+        if (!plain(query)) {
             return super.createPopulateIterator(query, preparedQuery, expectedParams, exchange, value);
+        }
+        if (!(value instanceof Map<?, ?> body)) {
+            throw new SQLException("the parameters of a statement must be a Map, not "
+                    + (value == null ? "null" : value.getClass().getSimpleName()));
         }
         List<String> names = parameters.computeIfAbsent(query, q -> {
             List<String> found = new ArrayList<>();
@@ -55,10 +59,14 @@ public final class CachedSqlStatements extends DefaultSqlPrepareStatementStrateg
             }
             return List.copyOf(found);
         });
-        // as camel-sql does: a parameter comes from the body map, else from a header of that name
+        // only from the body map: camel-sql would fall back to a message header of that name, which
+        // makes every header a possible statement parameter; a missing parameter is a bug here
         List<Object> values = new ArrayList<>(names.size());
         for (String name : names) {
-            values.add(body.containsKey(name) ? body.get(name) : exchange.getMessage().getHeader(name));
+            if (!body.containsKey(name)) {
+                throw new SQLException("statement parameter " + name + " is missing from the parameter map");
+            }
+            values.add(body.get(name));
         }
         return values.iterator();
     }

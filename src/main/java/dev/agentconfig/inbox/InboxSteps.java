@@ -10,7 +10,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.agentconfig.api.Problem;
 import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.json.Json;
-import dev.agentconfig.save.SaveSteps;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,7 +37,6 @@ public final class InboxSteps {
     public void receive(Exchange exchange) {
         byte[] body = exchange.getMessage().getBody(byte[].class);
         exchange.setProperty(ORIGINAL, body);
-        exchange.getMessage().setHeader(SaveSteps.HEADER_MESSAGE, Boolean.TRUE);
         exchange.getMessage().setBody(body);
     }
 

@@ -11,13 +11,13 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.agentconfig.api.PathIdentity;
 import dev.agentconfig.api.Problem;
 import dev.agentconfig.failure.Failure;
 import dev.agentconfig.failure.FailureClassifier;
 import dev.agentconfig.json.Json;
 import dev.agentconfig.save.Field;
 import dev.agentconfig.save.Identifiers;
-import dev.agentconfig.save.SaveSteps;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.store.PendingEntry;
 import io.micrometer.core.instrument.Counter;
@@ -50,12 +50,14 @@ public final class ReadSteps {
                 .register(meters);
     }
 
-    /** Validates tenant and user (400 otherwise) and opens the read. */
+    /**
+     * Validates tenant and user (400 otherwise) and opens the read. Whose configuration: the path's
+     * identity as the front door checked it (PathIdentity), never a header or query parameter.
+     */
     public void begin(Exchange exchange) {
-        String tenant = Identifiers.tenant(exchange.getMessage().getHeader(SaveSteps.HEADER_TENANT, String.class));
-        UUID user = Identifiers.user(exchange.getMessage().getHeader(SaveSteps.HEADER_USER, String.class));
-        exchange.getMessage().setHeader(SaveSteps.HEADER_TENANT, tenant);
-        exchange.getMessage().setHeader(SaveSteps.HEADER_USER, user.toString());
+        PathIdentity path = PathIdentity.of(exchange);
+        String tenant = Identifiers.tenant(path.tenantId());
+        UUID user = Identifiers.user(path.userId());
         exchange.getMessage().setBody(null);
         exchange.setProperty(ReadContext.PROPERTY, new ReadContext(tenant, user));
     }

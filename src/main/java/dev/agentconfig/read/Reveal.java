@@ -8,13 +8,13 @@ import java.util.Map;
 import java.util.UUID;
 
 import dev.agentconfig.api.HttpGuard;
+import dev.agentconfig.api.PathIdentity;
 import dev.agentconfig.api.Problem;
 import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.save.Field;
 import dev.agentconfig.save.Identifiers;
-import dev.agentconfig.save.SaveSteps;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
@@ -109,8 +109,11 @@ public final class Reveal {
     }
 
     private void record(Exchange exchange, boolean success, Map<String, Object> details) {
-        String tenant = exchange.getMessage().getHeader(SaveSteps.HEADER_TENANT, String.class);
-        String user = exchange.getMessage().getHeader(SaveSteps.HEADER_USER, String.class);
+        // before the read only the path's identity is known; after it, the read's validated one
+        ReadContext read = exchange.getProperty(ReadContext.PROPERTY, ReadContext.class);
+        PathIdentity path = PathIdentity.find(exchange).orElse(null);
+        String tenant = read != null ? read.tenantId() : path == null ? null : path.tenantId();
+        String user = read != null ? read.userId().toString() : path == null ? null : path.userId();
         Map<String, Object> d = new LinkedHashMap<>(details);
         d.put("requestId", exchange.getProperty(HttpGuard.REQUEST_ID, String.class));
         Object caller = exchange.getProperty(HttpGuard.CALLER_PROPERTY);

@@ -8,6 +8,7 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.agentconfig.api.PathIdentity;
 import dev.agentconfig.api.Problem;
 import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditTrail;
@@ -28,11 +29,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class SaveSteps {
     private static final Logger LOG = LoggerFactory.getLogger(SaveSteps.class);
-    public static final String HEADER_TENANT = "tenantId";
-    public static final String HEADER_USER = "userId";
+    /** The one request header a save reads besides its credential (HttpHeaderFilter lets it in). */
     public static final String HEADER_IDEMPOTENCY = "Idempotency-Key";
-    /** Set by the inbox: tenant and user travel inside the JSON message. */
-    public static final String HEADER_MESSAGE = "agentconfig.message";
     public static final String PARK_PROPERTY = "agentconfig.park";
     private static final String STARTED_PROPERTY = "agentconfig.save.started";
 
@@ -56,16 +54,33 @@ public final class SaveSteps {
         this.metrics = metrics;
     }
 
-    /** Validate, assign saveId and version, seal the key. The plaintext does not outlive this method. */
-    public void prepare(Exchange exchange) {
+    /**
+     * The HTTP door (route save-agent-config): whose configuration is the path's, as HttpGuard
+     * checked it against the credential ({@link PathIdentity}); the body holds only the fields
+     * (a tenantId or userId in it is an unknown field: 400).
+     */
+    public void prepareHttp(Exchange exchange) {
+        exchange.setProperty(STARTED_PROPERTY, System.nanoTime());
+        PathIdentity path = PathIdentity.of(exchange);
+        byte[] body = exchange.getMessage().getBody(byte[].class);
+        exchange.getMessage().setBody(null);
+        prepare(exchange, parser.parse(path.tenantId(), path.userId(), body,
+                exchange.getMessage().getHeader(HEADER_IDEMPOTENCY, String.class)));
+    }
+
+    /**
+     * The inbox door (route save-inbox-message, fed only by the inbox's file consumer): tenant and
+     * user travel inside the JSON message, which is the only input of this door.
+     */
+    public void prepareInbox(Exchange exchange) {
         exchange.setProperty(STARTED_PROPERTY, System.nanoTime());
         byte[] body = exchange.getMessage().getBody(byte[].class);
         exchange.getMessage().setBody(null);
-        SaveRequest request = Boolean.TRUE.equals(exchange.getMessage().getHeader(HEADER_MESSAGE, Boolean.class))
-                ? parser.parseMessage(body)
-                : parser.parse(exchange.getMessage().getHeader(HEADER_TENANT, String.class),
-                        exchange.getMessage().getHeader(HEADER_USER, String.class), body,
-                        exchange.getMessage().getHeader(HEADER_IDEMPOTENCY, String.class));
+        prepare(exchange, parser.parseMessage(body));
+    }
+
+    /** Validate, assign saveId and version, seal the key. The plaintext does not outlive this method. */
+    private void prepare(Exchange exchange, SaveRequest request) {
         localStore.tenantOfPendingUser(request.userId())
                 .filter(t -> !t.equals(request.tenantId()))
                 .ifPresent(t -> {
@@ -86,8 +101,6 @@ public final class SaveSteps {
                 : value);
         PreparedSave save = new PreparedSave(request.tenantId(), request.userId(), saveId, version, sealed);
         exchange.setProperty(SaveContext.PROPERTY, new SaveContext(save, false));
-        exchange.getMessage().setHeader(HEADER_TENANT, save.tenantId());
-        exchange.getMessage().setHeader(HEADER_USER, save.userId().toString());
     }
 
     // ----- user_profiles ---------------------------------------------------------------------
@@ -258,8 +271,12 @@ public final class SaveSteps {
             error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         }
         SaveContext ctx = exchange.getProperty(SaveContext.PROPERTY, SaveContext.class);
-        String tenant = ctx != null ? ctx.save().tenantId() : validTenantHeader(exchange);
-        UUID user = ctx != null ? ctx.save().userId() : validUserHeader(exchange);
+        // a save refused before it was prepared: the HTTP path's identity when it is a valid one
+        PathIdentity path = PathIdentity.find(exchange).orElse(null);
+        String tenant = ctx != null ? ctx.save().tenantId()
+                : path != null && Identifiers.validTenant(path.tenantId()) ? path.tenantId() : null;
+        UUID user = ctx != null ? ctx.save().userId()
+                : path != null && Identifiers.validUser(path.userId()) ? UUID.fromString(path.userId()) : null;
         Map<String, Object> details = new LinkedHashMap<>();
         if (error instanceof Problem p) {
             details.put("status", p.status());
@@ -292,16 +309,6 @@ public final class SaveSteps {
         if (started != null) {
             metrics.saveLatency(java.time.Duration.ofNanos(System.nanoTime() - started));
         }
-    }
-
-    private static String validTenantHeader(Exchange exchange) {
-        String t = exchange.getMessage().getHeader(HEADER_TENANT, String.class);
-        return Identifiers.validTenant(t) ? t : null;
-    }
-
-    private static UUID validUserHeader(Exchange exchange) {
-        String u = exchange.getMessage().getHeader(HEADER_USER, String.class);
-        return Identifiers.validUser(u) ? UUID.fromString(u) : null;
     }
 
     // ----- helpers ---------------------------------------------------------------------------

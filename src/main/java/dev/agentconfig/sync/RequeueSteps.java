@@ -5,11 +5,12 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
 
+import dev.agentconfig.api.PathIdentity;
 import dev.agentconfig.api.Problem;
 import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.save.Identifiers;
-import dev.agentconfig.save.SaveSteps;
+import dev.agentconfig.store.EntryKey;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.store.PendingEntry;
 import org.apache.camel.Exchange;
@@ -20,6 +21,7 @@ import org.apache.camel.Exchange;
  * error and attempts stay, so the read and the diagnostics still say what happened before.
  */
 public final class RequeueSteps {
+    private static final String KEY_PROPERTY = "agentconfig.requeue.key";
     private final LocalStore store;
     private final AuditTrail audit;
 
@@ -28,24 +30,26 @@ public final class RequeueSteps {
         this.audit = audit;
     }
 
+    /** The entry is the path's (PathIdentity, checked by the front door), validated and canonical. */
     public void lock(Exchange exchange) {
-        String tenant = exchange.getMessage().getHeader(SaveSteps.HEADER_TENANT, String.class);
-        String user = exchange.getMessage().getHeader(SaveSteps.HEADER_USER, String.class);
-        Identifiers.tenant(tenant);
-        String canonical = Identifiers.user(user).toString();
-        exchange.getMessage().setHeader(SaveSteps.HEADER_USER, canonical);
-        store.lock(tenant, canonical);
+        PathIdentity path = PathIdentity.of(exchange);
+        String tenant = Identifiers.tenant(path.tenantId());
+        String canonical = Identifiers.user(path.userId()).toString();
+        EntryKey key = new EntryKey(tenant, canonical);
+        exchange.setProperty(KEY_PROPERTY, key);
+        store.lock(key.tenantId(), key.userId());
     }
 
     public void unlock(Exchange exchange) {
-        store.unlock(exchange.getMessage().getHeader(SaveSteps.HEADER_TENANT, String.class),
-                exchange.getMessage().getHeader(SaveSteps.HEADER_USER, String.class));
+        EntryKey key = exchange.getProperty(KEY_PROPERTY, EntryKey.class);
+        store.unlock(key.tenantId(), key.userId());
     }
 
     /** The body becomes the re-queued entry, for route write-local-entry. */
     public PendingEntry requeue(Exchange exchange) {
-        String tenant = exchange.getMessage().getHeader(SaveSteps.HEADER_TENANT, String.class);
-        String user = exchange.getMessage().getHeader(SaveSteps.HEADER_USER, String.class);
+        EntryKey key = exchange.getProperty(KEY_PROPERTY, EntryKey.class);
+        String tenant = key.tenantId();
+        String user = key.userId();
         PendingEntry entry = store.read(tenant, user).orElseThrow(() -> Problem.notFound(
                 "the local store holds no entry for " + tenant + "/" + user + "; nothing to retry"));
         if (!entry.quarantined()) {

@@ -15,7 +15,6 @@ import dev.agentconfig.save.Changes;
 import dev.agentconfig.save.Field;
 import dev.agentconfig.save.PreparedSave;
 import dev.agentconfig.save.SaveContext;
-import dev.agentconfig.save.SaveSteps;
 import dev.agentconfig.save.Target;
 import dev.agentconfig.save.TargetState;
 import dev.agentconfig.store.EntryKey;
@@ -64,8 +63,6 @@ public final class SyncSteps {
         EntryKey key = exchange.getMessage().getBody(EntryKey.class);
         exchange.getMessage().setBody(null);
         exchange.setProperty(KEY_PROPERTY, key);
-        exchange.getMessage().setHeader(SaveSteps.HEADER_TENANT, key.tenantId());
-        exchange.getMessage().setHeader(SaveSteps.HEADER_USER, key.userId());
         Optional<PendingEntry> entry = store.read(key.tenantId(), key.userId());
         if (entry.isEmpty()) {
             store.forgetIfAbsent(key.tenantId(), key.userId());

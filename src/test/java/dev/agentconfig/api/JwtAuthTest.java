@@ -18,6 +18,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
 import dev.agentconfig.testing.ServiceTestSupport;
+import dev.agentconfig.testing.UserJwts;
 import org.junit.jupiter.api.Test;
 
 /** Every authentication case of the front door, over the real HTTP server. */
@@ -197,5 +198,63 @@ class JwtAuthTest extends ServiceTestSupport {
         assertThat(logs.text()).contains("user JWT refused: bad signature").contains("Refused a user JWT: it is for another user");
         assertThat(logs.text()).doesNotContain(forged).doesNotContain(valid().split("\\.")[2]).doesNotContain(serviceToken)
                 .doesNotContain(SECRET).doesNotContain(java.util.Base64.getEncoder().encodeToString(encryptionKey));
+    }
+
+    // ----- only a signed-in user's access token (role authenticated, aud authenticated) -------------
+
+    private HttpResponse<String> putWith(UserJwts token, UUID as) {
+        return putAs("Bearer " + token.sign(), tenant, as);
+    }
+
+    @Test
+    void theProjectsAnonAndServiceRoleTokensAreRefusedEvenWithASub() {
+        UUID me = UUID.randomUUID();
+        for (String role : new String[] {"anon", "service_role"}) {
+            HttpResponse<String> r = putWith(UserJwts.user(SECRET, tenant, me).with("role", role), me);
+            assertStatus(r, 401);
+            assertThat(json(r).get("detail").asText()).contains("role " + role);
+        }
+        HttpResponse<String> other = putWith(UserJwts.user(SECRET, tenant, me).with("role", "admin"), me);
+        assertStatus(other, 401);
+        assertThat(json(other).get("detail").asText()).contains("role is not authenticated");
+        HttpResponse<String> none = putWith(UserJwts.user(SECRET, tenant, me).with("role", null), me);
+        assertStatus(none, 401);
+        assertThat(json(none).get("detail").asText()).contains("no role claim");
+        assertThat(profileRow(me)).isEmpty();
+        assertThat(settingsRow(me)).isEmpty();
+    }
+
+    @Test
+    void theAudienceMustBeAuthenticated() {
+        UUID me = UUID.randomUUID();
+        HttpResponse<String> wrong = putWith(UserJwts.user(SECRET, tenant, me).with("aud", "anon"), me);
+        assertStatus(wrong, 401);
+        assertThat(json(wrong).get("detail").asText()).contains("audience not accepted");
+        HttpResponse<String> none = putWith(UserJwts.user(SECRET, tenant, me).with("aud", null), me);
+        assertStatus(none, 401);
+        assertThat(json(none).get("detail").asText()).contains("no aud claim");
+        HttpResponse<String> otherList = putWith(UserJwts.user(SECRET, tenant, me)
+                .with("aud", java.util.List.of("anon", "other")), me);
+        assertStatus(otherList, 401);
+        assertThat(profileRow(me)).isEmpty();
+        // aud as an array that names the audience is fine
+        HttpResponse<String> list = putWith(UserJwts.user(SECRET, tenant, me)
+                .with("aud", java.util.List.of("other", "authenticated")), me);
+        assertThat(list.statusCode()).as(list.body()).isEqualTo(200);
+        // no issuer is configured here: any iss (or none) is accepted
+        HttpResponse<String> iss = putWith(UserJwts.user(SECRET, tenant, me).with("iss", "https://elsewhere"), me);
+        assertThat(iss.statusCode()).as(iss.body()).isEqualTo(200);
+    }
+
+    @Test
+    void aRefusedRoleCannotReadEither() {
+        UUID me = UUID.randomUUID();
+        assertThat(putAs("Bearer " + serviceToken, tenant, me).statusCode()).isEqualTo(200);
+        String anon = UserJwts.user(SECRET, tenant, me).with("role", "anon").sign();
+        HttpResponse<String> r = getAs("Bearer " + anon, "/api/v1/agent-config/" + tenant + "/" + me);
+        assertStatus(r, 401);
+        assertThat(r.body()).doesNotContain("agent_jwt");
+        String ok = UserJwts.user(SECRET, tenant, me).sign();
+        assertThat(getAs("Bearer " + ok, "/api/v1/agent-config/" + tenant + "/" + me).statusCode()).isEqualTo(200);
     }
 }

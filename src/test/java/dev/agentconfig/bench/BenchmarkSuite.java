@@ -23,6 +23,7 @@ import java.util.Properties;
 import java.util.UUID;
 import java.util.stream.Stream;
 
+import dev.agentconfig.api.PathIdentity;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.testing.ServiceTestSupport;
 import org.apache.camel.Exchange;
@@ -195,10 +196,8 @@ class BenchmarkSuite extends ServiceTestSupport {
     }
 
     private void routeRead(String tenant, UUID user) {
-        Exchange ex = template.request("direct:read", e -> {
-            e.getMessage().setHeader("tenantId", tenant);
-            e.getMessage().setHeader("userId", user.toString());
-        });
+        Exchange ex = template.request("direct:read",
+                e -> e.setProperty(PathIdentity.PROPERTY, new PathIdentity(tenant, user.toString())));
         if (ex.getException() != null) {
             throw new IllegalStateException(ex.getException());
         }

@@ -90,4 +90,40 @@ class InboxRouteTest extends ServiceTestSupport {
         assertThat(json((String) settingsRow(user).orElseThrow().get("retell_config")).get("sms_agent_id").asText())
                 .isEqualTo("s1");
     }
+
+    /**
+     * A file's name never steers where anything is written. On Linux Camel's file component reads a
+     * backslash as a path separator, so a message named {@code ..\..\..\x.json} could aim its
+     * receipt outside the inbox: the file consumer does not pick such a file up at all (it stays in
+     * the inbox, unprocessed), and nothing is written outside the inbox's own folders.
+     */
+    @Test
+    void aFileNameCannotSteerWhereAnythingIsWritten() throws Exception {
+        String tenant = newTenant();
+        UUID user = newUser();
+        String escape = "..\\..\\..\\escape-" + UUID.randomUUID() + ".json";
+        String escapeBad = "..\\..\\..\\escape-bad-" + UUID.randomUUID() + ".json";
+        drop(escape, "{\"tenantId\":\"" + tenant + "\",\"userId\":\"" + user + "\",\"smsAgentId\":\"s_name\"}");
+        drop(escapeBad, "{\"tenantId\":\"" + tenant + "\",\"userId\":\"" + user + "\",\"unknown\":\"x\"}");
+        // two ordinary messages after them: their receipts prove the inbox was polled past the odd names
+        for (String name : new String[] {"after-escape-1.json", "after-escape-2.json"}) {
+            drop(name, "{\"tenantId\":\"" + tenant + "\",\"userId\":\"" + newUser() + "\",\"smsAgentId\":\"s_ok\"}");
+            await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(inbox().resolve(".done").resolve(name)));
+        }
+        for (String name : new String[] {escape, escapeBad}) {
+            String last = name.substring(name.lastIndexOf('\\') + 1);
+            for (Path dir : new Path[] {dataDir.getParent(), dataDir, inbox(), inbox().resolve(".done"),
+                    inbox().resolve(".error")}) {
+                assertThat(dir.resolve(last)).doesNotExist();
+                assertThat(dir.resolve(last + ".reason.txt")).doesNotExist();
+            }
+        }
+        try (var walk = Files.walk(dataDir)) {
+            assertThat(walk.filter(f -> f.getFileName().toString().contains("escape-"))
+                    .filter(f -> !f.getParent().equals(inbox()) && !f.getParent().equals(inbox().resolve(".done")))
+                    .map(Path::toString).toList()).isEmpty();
+        }
+        assertThat(inbox().resolve(escape)).exists();
+        assertThat(profileRow(user)).isEmpty();
+    }
 }

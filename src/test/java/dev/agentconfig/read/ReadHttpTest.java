@@ -165,8 +165,8 @@ class ReadHttpTest extends ReadTestSupport {
         HttpGuard guard = context.getRegistry().lookupByNameAndType("httpGuard", HttpGuard.class);
         Exchange asUser = new DefaultExchange(context);
         asUser.getMessage().setHeader(Exchange.HTTP_QUERY, "reveal=true");
-        asUser.getMessage().setHeader("tenantId", tenant);
-        asUser.getMessage().setHeader("userId", user.toString());
+        asUser.setProperty(dev.agentconfig.api.PathIdentity.PROPERTY,
+                new dev.agentconfig.api.PathIdentity(tenant, user.toString()));
         asUser.setProperty(HttpGuard.CALLER_PROPERTY, "user");
         assertThat(guard.mayReveal(asUser)).isFalse();
         assertThatThrownBy(() -> reveal.authorize(asUser)).isInstanceOfSatisfying(Problem.class,

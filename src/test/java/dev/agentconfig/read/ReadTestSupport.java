@@ -18,6 +18,7 @@ import java.util.TreeMap;
 import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.agentconfig.api.PathIdentity;
 import dev.agentconfig.json.Json;
 import dev.agentconfig.store.PendingEntry;
 import dev.agentconfig.testing.ServiceTestSupport;
@@ -99,10 +100,8 @@ abstract class ReadTestSupport extends ServiceTestSupport {
 
     /** The read through direct:read: the answer as JSON (exceptions are returned, not thrown). */
     protected JsonNode read(String tenant, UUID user) {
-        Exchange ex = template.request("direct:read", e -> {
-            e.getMessage().setHeader("tenantId", tenant);
-            e.getMessage().setHeader("userId", user.toString());
-        });
+        Exchange ex = template.request("direct:read",
+                e -> e.setProperty(PathIdentity.PROPERTY, new PathIdentity(tenant, user.toString())));
         if (ex.getException() != null) {
             throw new AssertionError("read failed: " + ex.getException());
         }

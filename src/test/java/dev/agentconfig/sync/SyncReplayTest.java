@@ -384,7 +384,7 @@ class SyncReplayTest extends SyncTestSupport {
 
     private static String userJwt(String tenant, UUID user) throws Exception {
         var claims = new com.nimbusds.jwt.JWTClaimsSet.Builder().subject(user.toString())
-                .claim("role", "authenticated").claim("app_metadata", Map.of("tenant_id", tenant))
+                .claim("role", "authenticated").audience("authenticated").claim("app_metadata", Map.of("tenant_id", tenant))
                 .expirationTime(java.util.Date.from(Instant.now().plusSeconds(300))).build();
         var jwt = new com.nimbusds.jwt.SignedJWT(new com.nimbusds.jose.JWSHeader(com.nimbusds.jose.JWSAlgorithm.HS256), claims);
         jwt.sign(new com.nimbusds.jose.crypto.MACSigner(JWT_SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8)));

@@ -35,6 +35,7 @@ import javax.sql.DataSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.agentconfig.AppConfiguration;
+import dev.agentconfig.api.PathIdentity;
 import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.db.Database;
 import dev.agentconfig.db.EmbeddedDatabase;
@@ -195,11 +196,10 @@ public abstract class ServiceTestSupport extends CamelMainTestSupport {
         breaker("settingsBreaker").reset();
     }
 
-    /** Sends a save through the route direct:save, as the HTTP front door does. */
+    /** Sends a save through the route direct:save, as the HTTP front door does (the path's identity). */
     protected Exchange saveRoute(String tenant, Object user, String json) {
         return template.request("direct:save", ex -> {
-            ex.getMessage().setHeader("tenantId", tenant);
-            ex.getMessage().setHeader("userId", String.valueOf(user));
+            ex.setProperty(PathIdentity.PROPERTY, new PathIdentity(tenant, String.valueOf(user)));
             ex.getMessage().setBody(json == null ? null : json.getBytes(StandardCharsets.UTF_8));
         });
     }
