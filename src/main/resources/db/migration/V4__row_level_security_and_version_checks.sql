@@ -16,7 +16,9 @@
 -- Additive and idempotent like V1-V3: it applies to an empty database, to a database where the
 -- migrations were pasted by hand (Flyway then baselines at 0 and applies them all again), and to
 -- a plain PostgreSQL without Supabase's roles (the role-specific parts are skipped). Nothing here
--- drops a column, a row or a policy it did not create.
+-- drops a column, a row or a policy it did not create; the one change to existing data is the
+-- removal of version entries that are not integers (see below), none on a database this service
+-- alone has written.
 
 -- ---------------------------------------------------------------------------------------
 -- field_versions: an object whose values are JSON integers within bigint range.
@@ -28,27 +30,24 @@ RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = ''
 AS $$
-DECLARE
-    v_value jsonb;
-    v_text  text;
 BEGIN
+    -- Runs on every write of both tables (the CHECK constraints and the guards), so no query
+    -- unless a value might have been written with a fraction: plpgsql evaluates these simple
+    -- expressions without the executor, where a SQL function's body is planned per statement.
     IF jsonb_typeof(p_versions) <> 'object' THEN
         RETURN false;
     END IF;
-    FOR v_value IN SELECT e.value FROM jsonb_each(p_versions) AS e LOOP
-        IF jsonb_typeof(v_value) <> 'number' THEN
-            RETURN false;
-        END IF;
-        v_text := v_value::text;
-        -- 1.0, 1.5 and 1e-1 keep a fraction or exponent in their text; 1e2 is stored as 100
-        IF v_text !~ '^-?[0-9]{1,19}$' THEN
-            RETURN false;
-        END IF;
-        IF v_text::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
-            RETURN false;
-        END IF;
-    END LOOP;
-    RETURN true;
+    -- every value a number, integral and within bigint
+    IF jsonb_path_exists(p_versions, 'strict $.* ? (@.type() != "number" || @ != @.floor()'
+                                     ' || @ > 9223372036854775807 || @ < -9223372036854775808)') THEN
+        RETURN false;
+    END IF;
+    -- and none written with a fraction: 1.0 is integral, but its text is no bigint literal
+    -- (1e2 is stored as 100)
+    IF strpos(p_versions::text, '.') = 0 THEN
+        RETURN true;
+    END IF;
+    RETURN NOT EXISTS (SELECT 1 FROM jsonb_each(p_versions) AS e WHERE strpos(e.value::text, '.') > 0);
 END
 $$;
 

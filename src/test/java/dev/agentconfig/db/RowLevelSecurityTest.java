@@ -521,6 +521,22 @@ class RowLevelSecurityTest extends ServiceTestSupport {
     }
 
     @Test
+    void theVersionCheckAcceptsIntegerLiteralsWithinBigintOnly() {
+        Map<String, Boolean> cases = new java.util.LinkedHashMap<>();
+        for (String ok : List.of("{}", "{\"callAgentId\":1}", "{\"a\":-2,\"b\":0}", "{\"a\":1e2}", "{\"a.b\":3}",
+                "{\"a\":9223372036854775807}", "{\"a\":-9223372036854775808}")) {
+            cases.put(ok, true);
+        }
+        for (String bad : List.of("{\"a\":\"1\"}", "{\"a\":\"abc\"}", "{\"a\":1.5}", "{\"a\":1.0}", "{\"a\":1e-2}",
+                "{\"a.b\":1.0}", "{\"a\":9223372036854775808}", "{\"a\":-9223372036854775809}", "{\"a\":null}",
+                "{\"a\":true}", "{\"a\":[1]}", "{\"a\":{\"b\":1}}", "\"abc\"", "[1]", "1", "null")) {
+            cases.put(bad, false);
+        }
+        cases.forEach((versions, valid) -> assertThat(query("SELECT agentconfig.valid_field_versions(CAST(? AS jsonb)) AS ok",
+                versions).get(0).get("ok")).as(versions).isEqualTo(valid));
+    }
+
+    @Test
     void afterABadVersionWasWrittenDirectlyTheUsersSavesStillWork() {
         UUID user = newUser();
         // a direct writer (the owner) tries to plant a version that is not an integer; with V1–V3
