@@ -90,8 +90,18 @@ public final class Database extends ServiceSupport {
             LOG.warn("Database not reachable, schema migration postponed: {}", e.getMessage());
             return false;
         }
-        Flyway flyway = Flyway.configure()
-                .dataSource(pool)
+        Flyway flyway = flyway(pool);
+        MigrateResult result = flyway.migrate();
+        LOG.info("Schema migrations: {} applied, schema at version {}",
+                result.migrationsExecuted, flyway.info().current().getVersion());
+        migrated = true;
+        return true;
+    }
+
+    /** The service's migrations on {@code dataSource}, configured as at start (tests migrate other databases with it). */
+    static Flyway flyway(DataSource dataSource) {
+        return Flyway.configure()
+                .dataSource(dataSource)
                 .schemas("agentconfig")
                 .locations("classpath:db/migration")
                 // The migrations may already have been run by hand (pasted into the Supabase SQL editor,
@@ -101,11 +111,6 @@ public final class Database extends ServiceSupport {
                 .baselineOnMigrate(true)
                 .baselineVersion("0")
                 .load();
-        MigrateResult result = flyway.migrate();
-        LOG.info("Schema migrations: {} applied, schema at version {}",
-                result.migrationsExecuted, flyway.info().current().getVersion());
-        migrated = true;
-        return true;
     }
 
     @Override

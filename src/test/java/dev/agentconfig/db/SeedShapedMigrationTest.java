@@ -64,7 +64,7 @@ class SeedShapedMigrationTest extends ServiceTestSupport {
     @Test
     void migrationsApplyAndKeepTheSeedRows() {
         assertThat(query("SELECT version FROM agentconfig.flyway_schema_history WHERE success AND version IS NOT NULL ORDER BY installed_rank"))
-                .extracting(r -> r.get("version")).containsExactly("1", "2", "3");
+                .extracting(r -> r.get("version")).containsExactly("1", "2", "3", "4");
         assertThat(query("SELECT count(*) AS n FROM public.user_profiles").get(0).get("n")).isEqualTo(2L);
         assertThat(query("SELECT display_name FROM public.user_profiles WHERE user_id = ?", SEED_USER).get(0)
                 .get("display_name")).isEqualTo("Seed User");
@@ -119,12 +119,25 @@ class SeedShapedMigrationTest extends ServiceTestSupport {
     }
 
     @Test
+    void rowLevelSecurityIsOnAndWithoutAuthUidTheEndUserRolesGetNothing() {
+        assertThat(query("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname = 'public' AND c.relkind = 'r' AND NOT c.relrowsecurity")).isEmpty();
+        // anon and authenticated exist here, Supabase's auth.uid() does not: no policy, no privilege
+        assertThat(query("SELECT count(*) AS n FROM pg_policies WHERE schemaname = 'public'").get(0).get("n")).isEqualTo(0L);
+        assertThat(query("SELECT r, has_table_privilege(r, 'public.user_settings', 'SELECT') AS s, "
+                + "has_schema_privilege(r, 'agentconfig', 'USAGE') AS u FROM unnest(ARRAY['anon', 'authenticated', "
+                + "'plain_role']) AS r WHERE has_table_privilege(r, 'public.user_settings', 'SELECT') "
+                + "OR has_schema_privilege(r, 'agentconfig', 'USAGE')")).isEmpty();
+    }
+
+    @Test
     void runningTheMigrationsAgainChangesNothing() throws Exception {
         String before = dumpDatabase();
         try (Connection c = dataSource().getConnection(); Statement st = c.createStatement()) {
             st.execute(read("/db/migration/V1__agent_config_schema.sql"));
             st.execute(read("/db/migration/V2__field_guards_and_settings_rpc.sql"));
             st.execute(read("/db/migration/V3__settings_rpc_reports_legacy_key.sql"));
+            st.execute(read("/db/migration/V4__row_level_security_and_version_checks.sql"));
         }
         assertThat(dumpDatabase()).isEqualTo(before);
     }
