@@ -127,6 +127,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
                         .setServerConfig("password_encryption", "scram-sha-256")
                         .start();
             } catch (IOException e) {
+                // pg_ctl may have started the server before the readiness check gave up: not left behind
+                stopOrphan();
                 throw new IllegalStateException("cannot start the embedded PostgreSQL in " + clusterDir + ": "
                         + describe(e), e);
             }
@@ -172,7 +174,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
                     : "has no password on record here", generated.file());
             setPasswordSingleUser();
         }
-        if (open) {
+        if (open || generated.created()) {
             writeHba(hba);
         }
     }
