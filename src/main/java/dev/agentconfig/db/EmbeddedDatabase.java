@@ -174,7 +174,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
                     : "has no password on record here", generated.file());
             setPasswordSingleUser();
         }
-        if (open || generated.created()) {
+        if (open) {
             writeHba(hba);
         }
     }
