@@ -7,6 +7,7 @@ import dev.agentconfig.api.HttpGuard;
 import dev.agentconfig.api.ShutdownGate;
 import dev.agentconfig.api.UserTokens;
 import dev.agentconfig.audit.AuditTrail;
+import dev.agentconfig.config.DataDirLock;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.crypto.Secrets;
@@ -69,6 +70,19 @@ public class AppConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext context) throws Exception {
         Settings settings = Settings.from(context);
+        // one service per data dir, before the secrets, the embedded database or the local store are
+        // touched; added first, so stopped (released) last
+        DataDirLock dataDirLock = DataDirLock.acquire(settings.dataDir());
+        context.addService(dataDirLock, true, true);
+        try {
+            configure(context, settings);
+        } catch (Exception | Error e) {
+            dataDirLock.stop(); // a start that failed leaves the data dir to the next attempt
+            throw e;
+        }
+    }
+
+    private void configure(CamelContext context, Settings settings) throws Exception {
         Registry registry = context.getRegistry();
         registry.bind("settings", settings);
         // one meter registry for the whole service, exported in Prometheus text format

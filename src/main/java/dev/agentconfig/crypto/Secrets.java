@@ -2,6 +2,8 @@ package dev.agentconfig.crypto;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,12 +20,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Where the encryption key and the service token come from: the configuration (environment)
  * first; with the embedded database a value generated once into {@code <data-dir>/secrets}
- * (directory 0700, files 0600); with an external database a missing encryption key stops the
- * start, because a generated one would make every stored key unreadable on the next machine.
+ * (directory 0700, files 0600, written to a temporary file, fsynced, renamed, directory fsynced);
+ * with an external database a missing encryption key stops the start, because a generated one
+ * would make every stored key unreadable on the next machine. The embedded PostgreSQL's
+ * superuser password is always generated there ({@link #embeddedDatabasePassword}).
  */
 public final class Secrets {
     private static final Logger LOG = LoggerFactory.getLogger(Secrets.class);
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** The file name of the embedded PostgreSQL's password in the secrets directory. */
+    public static final String EMBEDDED_DB_PASSWORD = "embedded-db-password";
 
     private Secrets() {
     }
@@ -73,6 +79,20 @@ public final class Secrets {
         return new Generated(g.value(), g.created(), file);
     }
 
+    /**
+     * The embedded PostgreSQL's superuser password, generated once into
+     * {@code <secrets-dir>/embedded-db-password}. Nothing else can log in to that server.
+     */
+    public static Generated embeddedDatabasePassword(Path secretsDir) {
+        Path file = secretsDir.resolve(EMBEDDED_DB_PASSWORD);
+        return readOrGenerate(file, () -> {
+            byte[] password = new byte[32];
+            RANDOM.nextBytes(password);
+            // URL-safe base64: no quote, backslash or newline, so it goes into SQL and a pwfile as is
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(password);
+        });
+    }
+
     private static Generated readOrGenerate(Path file, java.util.function.Supplier<String> generator) {
         try {
             Path dir = file.getParent();
@@ -81,14 +101,29 @@ public final class Secrets {
             }
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
             if (Files.exists(file)) {
-                return new Generated(Files.readString(file, StandardCharsets.UTF_8).trim(), false, file);
+                String value = Files.readString(file, StandardCharsets.UTF_8).trim();
+                if (value.isEmpty()) {
+                    throw new IllegalStateException(file + " is empty: restore it from a backup");
+                }
+                return new Generated(value, false, file);
             }
             String value = generator.get();
             Path tmp = dir.resolve(file.getFileName() + ".tmp");
             Files.deleteIfExists(tmp);
             Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(tmp, value + "\n", StandardCharsets.UTF_8, StandardOpenOption.WRITE);
+            // durable before it is used: a key that data was sealed with, or a password the database
+            // was given, must not come back empty or missing after a power loss
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ByteBuffer bytes = ByteBuffer.wrap((value + "\n").getBytes(StandardCharsets.UTF_8));
+                while (bytes.hasRemaining()) {
+                    ch.write(bytes);
+                }
+                ch.force(true);
+            }
             Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+                d.force(true);
+            }
             return new Generated(value, true, file);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read or create " + file, e);

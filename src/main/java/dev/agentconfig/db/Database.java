@@ -31,7 +31,7 @@ public final class Database extends ServiceSupport {
     public Database(Settings settings) {
         this.settings = settings;
         this.embedded = settings.embeddedDatabase()
-                ? new EmbeddedDatabase(settings.dataDir().resolve("pg"))
+                ? new EmbeddedDatabase(settings.dataDir().resolve("pg"), settings.secretsDir())
                 : null;
         if (embedded != null) {
             embedded.start();
@@ -45,11 +45,16 @@ public final class Database extends ServiceSupport {
         if (embedded != null) {
             config.setJdbcUrl(embedded.jdbcUrl());
             config.setUsername(embedded.user());
+            config.setPassword(embedded.password());
         } else {
             config.setJdbcUrl(settings.dbUrl().orElseThrow());
             settings.dbUser().ifPresent(config::setUsername);
             settings.dbPassword().ifPresent(config::setPassword);
         }
+        // Every statement the routes run commits on its own (camel-sql, the audit sink, Flyway's own
+        // transactions): explicit, not left to the pool's default. A connection handed back with
+        // auto-commit off is rolled back and reset by the pool.
+        config.setAutoCommit(true);
         config.setMaximumPoolSize(settings.dbPoolSize());
         config.setMinimumIdle(Math.min(2, settings.dbPoolSize()));
         config.setConnectionTimeout(Math.max(250, settings.dbConnectTimeout().toMillis()));

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -51,7 +52,8 @@ class RestSchemaCacheTest extends RestTransportTestSupport {
     @Override
     protected Properties restProperties() {
         try {
-            direct = new EmbeddedDatabase(Files.createTempDirectory("acs-pgrst-direct-").resolve("pg"));
+            Path directData = Files.createTempDirectory("acs-pgrst-direct-");
+            direct = new EmbeddedDatabase(directData.resolve("pg"), directData.resolve("secrets"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -62,12 +64,13 @@ class RestSchemaCacheTest extends RestTransportTestSupport {
         Properties p = new Properties();
         p.setProperty("agentconfig.db.url", direct.jdbcUrl());
         p.setProperty("agentconfig.db.user", direct.user());
+        p.setProperty("agentconfig.db.password", direct.password());
         p.setProperty("agentconfig.supabase.schema-reload-wait", "300");
         return p;
     }
 
     private void runMigrationFilesAsTheSqlEditorWould() {
-        try (Connection c = DriverManager.getConnection(direct.jdbcUrl(), direct.user(), "");
+        try (Connection c = DriverManager.getConnection(direct.jdbcUrl(), direct.user(), direct.password());
              Statement st = c.createStatement()) {
             for (String file : List.of("V1__agent_config_schema.sql", "V2__field_guards_and_settings_rpc.sql")) {
                 try (var in = getClass().getResourceAsStream("/db/migration/" + file)) {
@@ -81,7 +84,7 @@ class RestSchemaCacheTest extends RestTransportTestSupport {
 
     @BeforeEach
     void listen() throws SQLException {
-        listener = DriverManager.getConnection(direct.jdbcUrl(), direct.user(), "");
+        listener = DriverManager.getConnection(direct.jdbcUrl(), direct.user(), direct.password());
         try (Statement st = listener.createStatement()) {
             st.execute("LISTEN pgrst");
         }

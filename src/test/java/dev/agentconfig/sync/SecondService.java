@@ -32,7 +32,8 @@ final class SecondService implements AutoCloseable {
     private final String token = "svc2_" + UUID.randomUUID();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    SecondService(String jdbcUrl, String dbUser, byte[] encryptionKey, Properties extra) throws Exception {
+    SecondService(String jdbcUrl, String dbUser, String dbPassword, byte[] encryptionKey, Properties extra)
+            throws Exception {
         dataDir = Files.createTempDirectory("acs-second-");
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -42,6 +43,7 @@ final class SecondService implements AutoCloseable {
         p.setProperty("agentconfig.http.port", String.valueOf(port));
         p.setProperty("agentconfig.db.url", jdbcUrl);
         p.setProperty("agentconfig.db.user", dbUser);
+        p.setProperty("agentconfig.db.password", dbPassword);
         p.setProperty("agentconfig.encryption.key", Base64.getEncoder().encodeToString(encryptionKey));
         p.setProperty("agentconfig.auth.service-token", token);
         p.setProperty("agentconfig.db.connect-timeout", "400ms");

@@ -34,7 +34,8 @@ class TwoInstancesSyncTest extends SyncTestSupport {
         }
         resetBreakers();
         if (b == null) {
-            b = new SecondService(embedded().jdbcUrl(), embedded().user(), encryptionKey, new Properties());
+            b = new SecondService(embedded().jdbcUrl(), embedded().user(), embedded().password(),
+                    encryptionKey, new Properties());
         }
     }
 
@@ -114,7 +115,8 @@ class TwoInstancesSyncTest extends SyncTestSupport {
         SecondService late = null;
         try {
             // an external database that is down at start: the schema cannot be migrated yet
-            late = new SecondService(embedded().jdbcUrl(), embedded().user(), encryptionKey, new Properties());
+            late = new SecondService(embedded().jdbcUrl(), embedded().user(), embedded().password(),
+                    encryptionKey, new Properties());
             HttpResponse<String> r = late.put(tenant, user, "{\"callAgentId\":\"c_late\"}");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
             JsonNode skipped = late.sync();

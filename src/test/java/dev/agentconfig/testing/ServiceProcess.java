@@ -103,7 +103,10 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
-    /** Connects straight to the embedded PostgreSQL the process started. */
+    /**
+     * Connects straight to the embedded PostgreSQL the process started, with the password it
+     * generated into its data dir.
+     */
     public Connection connectDatabase() throws SQLException {
         Matcher m = PG_PORT.matcher(output());
         int pgPort = -1;
@@ -113,7 +116,13 @@ public final class ServiceProcess implements AutoCloseable {
         if (pgPort < 0) {
             throw new IllegalStateException("no embedded PostgreSQL port in the output");
         }
-        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + pgPort + "/postgres", "postgres", "");
+        String password;
+        try {
+            password = Files.readString(dataDir.resolve("secrets").resolve("embedded-db-password")).trim();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + pgPort + "/postgres", "postgres", password);
     }
 
     /** SIGTERM and wait; returns the exit code. */
