@@ -138,7 +138,9 @@ public class AppConfiguration implements CamelConfiguration {
         registry.bind("profileBreaker", breakers.profile());
         registry.bind("settingsBreaker", breakers.settings());
 
-        LocalStore localStore = new LocalStore(settings.localStoreDir());
+        // a test may bind its own Disk (to record the order of fsyncs and renames) before start
+        dev.agentconfig.store.Disk disk = registry.lookupByNameAndType("localStoreDisk", dev.agentconfig.store.Disk.class);
+        LocalStore localStore = new LocalStore(settings.localStoreDir(), disk == null ? dev.agentconfig.store.Disk.system() : disk);
         registry.bind("localStore", localStore);
 
         AuditTrail audit = new AuditTrail(auditSink, 10_000);
