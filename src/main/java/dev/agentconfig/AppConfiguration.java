@@ -150,7 +150,7 @@ public class AppConfiguration implements CamelConfiguration {
         registry.bind("fieldCipher", cipher);
         Metrics metrics = new Metrics(meters, breakers);
         registry.bind("metrics", metrics);
-        Health health = new Health(backend, localStore, settings.maxPendingAge());
+        Health health = new Health(backend, localStore, settings.maxPendingAge(), Health.cacheTtl(context));
         registry.bind("health", health);
         registry.bind("saveSteps", new SaveSteps(cipher, new VersionClock(), new IdempotencyKeys(10_000), classifier,
                 localStore, audit, metrics));
