@@ -33,6 +33,12 @@ final class SecondService implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     SecondService(String jdbcUrl, String dbUser, byte[] encryptionKey, Properties extra) throws Exception {
+        this(jdbcUrl, dbUser, encryptionKey, extra, null);
+    }
+
+    /** @param wallClock the clock under this instance's versions (null: the system clock) */
+    SecondService(String jdbcUrl, String dbUser, byte[] encryptionKey, Properties extra, java.time.Clock wallClock)
+            throws Exception {
         dataDir = Files.createTempDirectory("acs-second-");
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -50,6 +56,9 @@ final class SecondService implements AutoCloseable {
         p.setProperty("agentconfig.sync.interval", "60m");
         p.setProperty("agentconfig.sync.initial-delay", "60m");
         p.putAll(extra);
+        if (wallClock != null) {
+            main.bind("wallClock", wallClock);
+        }
         main.configure().addConfiguration(AppConfiguration.class);
         main.setOverrideProperties(p);
         main.start();
@@ -59,6 +68,10 @@ final class SecondService implements AutoCloseable {
         return send(HttpRequest.newBuilder(URI.create(base() + "/api/v1/agent-config/" + tenant + "/" + user))
                 .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    HttpResponse<String> get(String tenant, Object user) {
+        return send(HttpRequest.newBuilder(URI.create(base() + "/api/v1/agent-config/" + tenant + "/" + user)).GET());
     }
 
     JsonNode sync() {
