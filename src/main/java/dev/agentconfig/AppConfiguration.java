@@ -152,7 +152,9 @@ public class AppConfiguration implements CamelConfiguration {
         registry.bind("profileBreaker", breakers.profile());
         registry.bind("settingsBreaker", breakers.settings());
 
-        LocalStore localStore = new LocalStore(settings.localStoreDir());
+        // a test may bind its own Disk (to record the order of fsyncs and renames) before start
+        dev.agentconfig.store.Disk disk = registry.lookupByNameAndType("localStoreDisk", dev.agentconfig.store.Disk.class);
+        LocalStore localStore = new LocalStore(settings.localStoreDir(), disk == null ? dev.agentconfig.store.Disk.system() : disk);
         registry.bind("localStore", localStore);
 
         AuditTrail audit = new AuditTrail(auditSink, 10_000);
@@ -162,9 +164,17 @@ public class AppConfiguration implements CamelConfiguration {
         registry.bind("fieldCipher", cipher);
         Metrics metrics = new Metrics(meters, breakers);
         registry.bind("metrics", metrics);
-        Health health = new Health(backend, localStore, settings.maxPendingAge());
+        Health health = new Health(backend, localStore, settings.maxPendingAge(), Health.cacheTtl(context));
         registry.bind("health", health);
-        registry.bind("saveSteps", new SaveSteps(cipher, new VersionClock(), new IdempotencyKeys(10_000), classifier,
+        // the wall clock under the versions; a test may bind its own ("wallClock") to step it back
+        java.time.Clock wall = registry.lookupByNameAndType("wallClock", java.time.Clock.class);
+        VersionClock versionClock = new VersionClock(wall == null ? java.time.Clock.systemUTC() : wall,
+                Settings.duration(context.getPropertiesComponent().resolveProperty("agentconfig.save.max-clock-lead")
+                        .orElse("24h")));
+        // after a restart the clock may be behind what this instance parked before: follow it
+        versionClock.observe(localStore.newestVersionAtStart());
+        registry.bind("versionClock", versionClock);
+        registry.bind("saveSteps", new SaveSteps(cipher, versionClock, new IdempotencyKeys(10_000), classifier,
                 localStore, audit, metrics));
         registry.bind("keepFailures", new KeepFailures());
         registry.bind("inboxSteps", new InboxSteps(settings.inboxDir()));

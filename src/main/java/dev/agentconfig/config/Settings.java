@@ -129,9 +129,12 @@ public record Settings(
         return value;
     }
 
-    /** Accepts "250ms", "10s", "5m" or a plain number of milliseconds. */
+    /** Accepts "250ms", "10s", "5m", "24h" or a plain number of milliseconds. */
     public static Duration duration(String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
+        if (t.endsWith("h")) {
+            return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1).trim()) * 60);
+        }
         if (t.endsWith("ms")) {
             return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2).trim()));
         }

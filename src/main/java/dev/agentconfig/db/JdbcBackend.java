@@ -45,6 +45,11 @@ public final class JdbcBackend implements Backend {
         return "database";
     }
 
+    /**
+     * One pool connection for the reachability check, then one for the schema. Health is open: a
+     * failure is answered with its SQLSTATE only; the driver's message goes to the log, once per
+     * distinct failure (Health runs these checks once at a time, see observe/SharedProbe).
+     */
     @Override
     public List<HealthCheck> healthChecks() {
         List<HealthCheck> checks = new ArrayList<>();
@@ -55,20 +60,40 @@ public final class JdbcBackend implements Backend {
                     : HealthCheck.down("database", "connection not valid", Map.of()));
         } catch (SQLException e) {
             var f = classifier.classify(e);
-            checks.add(HealthCheck.down("database", "unreachable: " + f.message(), Map.of("code", f.code())));
+            logOnce("database unreachable: " + f.code() + " " + f.message());
+            checks.add(HealthCheck.down("database", "unreachable (SQLSTATE " + f.code() + "; see the service log)",
+                    Map.of("code", f.code())));
         }
         if (dbUp) {
             try {
                 List<String> missing = schema.missing();
                 checks.add(missing.isEmpty() ? HealthCheck.up("schema", "complete", Map.of())
                         : HealthCheck.down("schema", "missing: " + String.join("; ", missing), Map.of("missing", missing)));
+                if (missing.isEmpty()) {
+                    logOnce(null);
+                }
             } catch (SQLException e) {
-                checks.add(HealthCheck.down("schema", "cannot be inspected: " + e.getMessage(), Map.of()));
+                logOnce("schema cannot be inspected: " + e.getSQLState() + " " + e.getMessage());
+                checks.add(HealthCheck.down("schema", "cannot be inspected (SQLSTATE " + e.getSQLState()
+                        + "; see the service log)", Map.of()));
             }
         } else {
             checks.add(HealthCheck.down("schema", "not checked: the database is unreachable", Map.of()));
         }
         return checks;
+    }
+
+    private final java.util.concurrent.atomic.AtomicReference<String> loggedFailure =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** Logs a health failure when it differs from the last one logged; null: healthy again. */
+    private void logOnce(String failure) {
+        String previous = loggedFailure.getAndSet(failure);
+        if (failure != null && !failure.equals(previous)) {
+            LOG.warn("Health: {}", failure);
+        } else if (failure == null && previous != null) {
+            LOG.info("Health: the database is reachable again and its schema complete");
+        }
     }
 
     /** At start: say loudly what the schema lacks (the seed's two bugs are named). */

@@ -17,12 +17,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Steps of the inbox route: a JSON save message dropped into {@code <data-dir>/inbox/} goes
  * through direct:save; a done one leaves a receipt (the key masked) in {@code .done/}; a
- * refused one moves to {@code .error/} with {@code <name>.reason.txt} beside it. When the save
+ * refused one moves to {@code .error/} (its key redacted, see {@link #setAside}) with
+ * {@code <name>.reason.txt} beside it. When the save
  * could not be made durable (503) the file stays in the inbox and is tried again.
  */
 public final class InboxSteps {
     private static final Logger LOG = LoggerFactory.getLogger(InboxSteps.class);
     private static final String ORIGINAL = "agentconfig.inbox.original";
+    private static final String SET_ASIDE = "agentconfig.inbox.setAside";
+    private static final String KEEP_COPY = "agentconfig.inbox.keepCopy";
 
     public InboxSteps(java.nio.file.Path inboxDir) {
         try {
@@ -71,15 +74,92 @@ public final class InboxSteps {
         return error instanceof Problem p && p.status() >= 400 && p.status() < 500;
     }
 
-    public void original(Exchange exchange) {
-        exchange.getMessage().setBody(exchange.getProperty(ORIGINAL, byte[].class));
+    /**
+     * The copy of a refused message kept in {@code .error/} for an operator, never with a plaintext
+     * key: a JSON object is kept with {@code retellApiKey}, and the text of every field the service
+     * does not know (a key under a typo), replaced by its mask; anything else that is not a JSON
+     * object is not kept at all (the whole file may be a key), only its size and SHA-256, in the
+     * reason file. The body becomes the copy; property agentconfig.inbox.keepCopy says whether to write it.
+     */
+    public void setAside(Exchange exchange) {
+        SetAside aside = setAside(exchange.getProperty(ORIGINAL, byte[].class));
+        exchange.setProperty(SET_ASIDE, aside);
+        // a property, not a null body: a file message re-reads the file when its body is null
+        exchange.setProperty(KEEP_COPY, aside.copy() != null);
+        exchange.getMessage().setBody(aside.copy() == null ? new byte[0] : aside.copy());
         exchange.getMessage().setHeader(Exchange.FILE_NAME, exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY));
+    }
+
+    /** What is kept of a refused message, and the sentence that says so in its reason file. */
+    record SetAside(byte[] copy, String note) {
+    }
+
+    /** Fields kept as they are: identifiers and agent ids, which are not secret. */
+    private static final java.util.Set<String> PLAIN_FIELDS = java.util.Set.of("tenantId", "userId", "callAgentId",
+            "smsAgentId", "editedAt");
+
+    static SetAside setAside(byte[] original) {
+        byte[] bytes = original == null ? new byte[0] : original;
+        JsonNode message;
+        try {
+            message = Json.MAPPER.readTree(bytes);
+        } catch (java.io.IOException | RuntimeException e) {
+            message = null;
+        }
+        if (message == null || !message.isObject()) {
+            return new SetAside(null, "content not kept: the message is not a JSON object and may hold a key in "
+                    + "plaintext; it was " + bytes.length + " bytes, sha256 " + sha256(bytes));
+        }
+        ObjectNode copy = Json.MAPPER.createObjectNode();
+        boolean keyRedacted = false;
+        java.util.List<String> masked = new java.util.ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = message.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String name = e.getKey();
+            JsonNode v = e.getValue();
+            boolean plain = PLAIN_FIELDS.contains(name);
+            if (v.isContainerNode()) {
+                copy.put(name, "[redacted " + v.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + "]");
+                masked.add(name);
+            } else if (v.isTextual() && ("retellApiKey".equals(name)
+                    || !plain && dev.agentconfig.save.Field.RETELL_API_KEY.valid(v.textValue()))) {
+                // the key, and any text under an unknown name that could be one (a typo of the field)
+                copy.put(name, FieldCipher.mask(v.textValue()));
+                if ("retellApiKey".equals(name)) {
+                    keyRedacted = true;
+                } else {
+                    masked.add(name);
+                }
+            } else {
+                copy.set(name, v);
+            }
+        }
+        StringBuilder note = new StringBuilder();
+        note.append(keyRedacted
+                ? "retellApiKey redacted: the copy in this directory holds its mask (first and last characters), "
+                        + "never the key; send the key again with the corrected message"
+                : "no retellApiKey in the message");
+        if (!masked.isEmpty()) {
+            note.append("; the values of ").append(masked.stream().map(Problem::sanitize).toList())
+                    .append(" are masked as well (a key may have been sent under another name)");
+        }
+        return new SetAside(Json.writeBytes(copy), note.toString());
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public void reason(Exchange exchange) {
         Problem p = (Problem) exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        SetAside aside = exchange.getProperty(SET_ASIDE, SetAside.class);
         String name = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
-        exchange.getMessage().setBody(p.status() + " " + p.title() + ": " + p.detail() + "\n");
+        exchange.getMessage().setBody(p.status() + " " + p.title() + ": " + p.detail() + "\n"
+                + (aside == null ? "" : aside.note() + "\n"));
         exchange.getMessage().setHeader(Exchange.FILE_NAME, name + ".reason.txt");
         LOG.warn("Inbox message {} refused ({}): {}", name, p.status(), p.detail());
     }

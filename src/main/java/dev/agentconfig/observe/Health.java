@@ -10,44 +10,94 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 
+import dev.agentconfig.config.Settings;
 import dev.agentconfig.db.Backend;
 import dev.agentconfig.store.LocalStore;
+import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * /observe/health. Overall UP only when every check is UP. DOWN means an operator should look:
  * the answer names what is wrong. `acceptingSaves` says whether a save can still be
  * acknowledged (the database or the local store takes it), which is what a load balancer needs.
+ * Health is open (no token): the answer names no file path and carries no exception text; the
+ * service log has the details.
  */
 public final class Health {
+    private static final Logger LOG = LoggerFactory.getLogger(Health.class);
+    public static final String NOT_WRITABLE = "not writable (see the service log)";
+
     private final Backend backend;
     private final LocalStore localStore;
     private final Duration maxPendingAge;
+    /**
+     * The checks that touch the database and the disk, run once at a time however many probes
+     * arrive (health is open: a flood must neither starve the saves of pool connections nor make
+     * probes disagree) and reused for agentconfig.health.cache-ttl.
+     */
+    private final SharedProbe<List<HealthCheck>> io;
+    private final AtomicReference<String> loggedStoreFailure = new AtomicReference<>();
 
     public Health(Backend backend, LocalStore localStore, Duration maxPendingAge) {
+        this(backend, localStore, maxPendingAge, Duration.ZERO);
+    }
+
+    public Health(Backend backend, LocalStore localStore, Duration maxPendingAge, Duration cacheTtl) {
         this.backend = backend;
         this.localStore = localStore;
         this.maxPendingAge = maxPendingAge;
+        this.io = new SharedProbe<>(this::probe, cacheTtl);
+    }
+
+    /** agentconfig.health.cache-ttl (default 1s): how long one probe's result answers every health request. */
+    public static Duration cacheTtl(CamelContext context) {
+        return Settings.duration(context.getPropertiesComponent().resolveProperty("agentconfig.health.cache-ttl")
+                .map(String::trim).filter(v -> !v.isEmpty()).orElse("1s"));
     }
 
     public List<HealthCheck> checks() {
-        List<HealthCheck> checks = new ArrayList<>(backend.healthChecks());
-        checks.add(localStoreWritable());
+        List<HealthCheck> checks = new ArrayList<>(io.get());
         checks.addAll(backlog());
         return checks;
     }
 
+    private List<HealthCheck> probe() {
+        List<HealthCheck> checks = new ArrayList<>(backend.healthChecks());
+        checks.add(localStoreWritable());
+        return List.copyOf(checks);
+    }
+
+    /**
+     * A file of its own per probe (probes never share one), written with O_SYNC and removed. The
+     * answer names no path and no exception (health is open); the log says what failed, once.
+     */
     private HealthCheck localStoreWritable() {
-        Path probe = localStore.root().resolve(".health-probe");
+        Path probe = localStore.root().resolve(".health-probe-" + UUID.randomUUID());
         try {
             Files.createDirectories(localStore.root());
-            Files.write(probe, new byte[] {1}, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE, StandardOpenOption.SYNC);
+            Files.write(probe, new byte[] {1}, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    StandardOpenOption.SYNC);
             Files.delete(probe);
-            return HealthCheck.up("localStore", "writable", Map.of("path", localStore.root().toString()));
+            if (loggedStoreFailure.getAndSet(null) != null) {
+                LOG.info("Health: the local store {} is writable again", localStore.root());
+            }
+            return HealthCheck.up("localStore", "writable", Map.of());
         } catch (IOException | RuntimeException e) {
-            return HealthCheck.down("localStore", "not writable: " + e, Map.of("path", localStore.root().toString()));
+            String what = e.toString();
+            if (!what.equals(loggedStoreFailure.getAndSet(what))) {
+                LOG.error("Health: the local store {} is not writable: {}", localStore.root(), what);
+            }
+            try {
+                Files.deleteIfExists(probe);
+            } catch (IOException | RuntimeException ignored) {
+                // the directory itself is the problem; already logged
+            }
+            return HealthCheck.down("localStore", NOT_WRITABLE, Map.of());
         }
     }
 

@@ -129,8 +129,10 @@ public final class PostgrestBackend implements Backend {
                     : HealthCheck.down("directDatabase", "connection not valid: schema-cache reloads cannot be sent",
                             Map.of());
         } catch (Exception e) {
-            return HealthCheck.down("directDatabase", "unreachable: schema-cache reloads cannot be sent ("
-                    + e.getMessage() + ")", Map.of());
+            // health is open: the driver's message (host, port, user) goes to the log only
+            LOG.warn("Health: the direct database is unreachable: {}", e.getMessage());
+            return HealthCheck.down("directDatabase", "unreachable: schema-cache reloads cannot be sent (see the "
+                    + "service log)", Map.of());
         }
     }
 }

@@ -35,8 +35,8 @@ public final class IdempotencyKeys {
         };
     }
 
-    /** The saveId and version a save gets. */
-    public record Assigned(UUID saveId, long version) {
+    /** The saveId and version a save gets; fresh unless they are the remembered ones of a repeat. */
+    public record Assigned(UUID saveId, long version, boolean fresh) {
     }
 
     /** The (saveId, version) to use: remembered ones for a replay, fresh ones otherwise. */
@@ -49,12 +49,24 @@ public final class IdempotencyKeys {
                 throw Problem.idempotencyConflict("Idempotency-Key " + key
                         + " was already used for a different save of this user");
             }
-            return new Assigned(previous.saveId(), previous.version());
+            return new Assigned(previous.saveId(), previous.version(), false);
         }
         UUID saveId = UUID.randomUUID();
         long version = clock.next();
         seen.put(scoped, new Seen(fp, saveId, version));
-        return new Assigned(saveId, version);
+        return new Assigned(saveId, version, true);
+    }
+
+    /**
+     * The save was versioned again (a target held a version from a clock ahead): a repeat of the
+     * request must carry the version that was written, or it would be answered stale by its own save.
+     */
+    public synchronized void reversioned(String tenantId, UUID userId, String key, UUID saveId, long version) {
+        String scoped = tenantId + "/" + userId + "/" + key;
+        Seen previous = seen.get(scoped);
+        if (previous != null && previous.saveId().equals(saveId)) {
+            seen.put(scoped, new Seen(previous.fingerprint(), saveId, version));
+        }
     }
 
     private byte[] fingerprint(SaveRequest request) {

@@ -17,12 +17,38 @@ public final class SaveContext {
     private final Map<Target, TargetState> states = new EnumMap<>(Target.class);
     private final Map<Target, Failure> failures = new EnumMap<>(Target.class);
     private final boolean replay;
+    private final boolean fresh;
+    /** A target answered a version from a clock ahead of ours (the version clock now follows it). */
+    private boolean overtakenByClock;
     /** A legacy plaintext key reported by the settings call: in memory only, taken once. */
     private String legacyKey;
 
     public SaveContext(PreparedSave save, boolean replay) {
+        this(save, replay, false);
+    }
+
+    /**
+     * @param fresh the save was versioned just now for this request: not a replay by the sync, not
+     *              a repeated Idempotency-Key, not already versioned again. Only a fresh save may be
+     *              versioned again when a target holds a version from a clock ahead of ours.
+     */
+    public SaveContext(PreparedSave save, boolean replay, boolean fresh) {
         this.save = save;
         this.replay = replay;
+        this.fresh = fresh && !replay;
+    }
+
+    public boolean fresh() {
+        return fresh;
+    }
+
+    public synchronized void overtakenByClock() {
+        this.overtakenByClock = true;
+    }
+
+    /** A fresh save that a target found superseded by a version from a clock ahead of this one. */
+    public synchronized boolean supersededByAClockAhead() {
+        return fresh && overtakenByClock && states.containsValue(TargetState.STALE);
     }
 
     public PreparedSave save() {

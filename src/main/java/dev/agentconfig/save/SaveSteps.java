@@ -33,6 +33,8 @@ public final class SaveSteps {
     public static final String HEADER_IDEMPOTENCY = "Idempotency-Key";
     public static final String PARK_PROPERTY = "agentconfig.park";
     private static final String STARTED_PROPERTY = "agentconfig.save.started";
+    private static final String IDEMPOTENCY_PROPERTY = "agentconfig.save.idempotencyKey";
+    private static final String REVERSIONED_PROPERTY = "agentconfig.save.reversionedFrom";
 
     private final SaveRequestParser parser = new SaveRequestParser();
     private final FieldCipher cipher;
@@ -88,10 +90,13 @@ public final class SaveSteps {
                 });
         UUID saveId;
         long version;
+        boolean fresh = true;
         if (request.idempotencyKey().isPresent()) {
             IdempotencyKeys.Assigned a = idempotencyKeys.assign(request, request.idempotencyKey().get(), clock);
             saveId = a.saveId();
             version = a.version();
+            fresh = a.fresh();
+            exchange.setProperty(IDEMPOTENCY_PROPERTY, request.idempotencyKey().get());
         } else {
             saveId = UUID.randomUUID();
             version = clock.next();
@@ -100,7 +105,7 @@ public final class SaveSteps {
                 ? cipher.seal(value, field.associatedData(request.tenantId(), request.userId()))
                 : value);
         PreparedSave save = new PreparedSave(request.tenantId(), request.userId(), saveId, version, sealed);
-        exchange.setProperty(SaveContext.PROPERTY, new SaveContext(save, false));
+        exchange.setProperty(SaveContext.PROPERTY, new SaveContext(save, false, fresh));
     }
 
     // ----- user_profiles ---------------------------------------------------------------------
@@ -164,7 +169,53 @@ public final class SaveSteps {
             }
             stored = stored.get("field_versions");
         }
-        ctx.record(target, superseded(ctx.save(), stored) ? TargetState.STALE : TargetState.SAVED, null);
+        boolean superseded = superseded(ctx.save(), stored);
+        // the clock follows every version a table holds for this user (hybrid logical clock)
+        if (clock.observe(newest(stored)) && superseded) {
+            ctx.overtakenByClock();
+        }
+        ctx.record(target, superseded ? TargetState.STALE : TargetState.SAVED, null);
+    }
+
+    private static long newest(JsonNode storedVersions) {
+        long newest = 0;
+        if (storedVersions != null) {
+            for (JsonNode v : storedVersions) {
+                if (v.canConvertToLong()) {
+                    newest = Math.max(newest, v.asLong());
+                }
+            }
+        }
+        return newest;
+    }
+
+    // ----- a save overtaken by a clock ahead of ours ---------------------------------------------
+
+    /**
+     * A fresh save (made for this request, not a replay or a repeated Idempotency-Key) that a table
+     * holds a newer version against, from a clock ahead of this instance's (another instance, or
+     * before the wall clock stepped back): the user's newest value would be dropped. It is written
+     * once more, at a version above what the table holds (the clock has observed it).
+     */
+    public boolean supersededByAClockAhead(Exchange exchange) {
+        return context(exchange).supersededByAClockAhead();
+    }
+
+    /** The same save (saveId, sealed fields) at a new version; not fresh any more: once only. */
+    public void reversion(Exchange exchange) {
+        SaveContext ctx = context(exchange);
+        PreparedSave before = ctx.save();
+        PreparedSave again = new PreparedSave(before.tenantId(), before.userId(), before.saveId(), clock.next(),
+                before.sealed());
+        exchange.setProperty(REVERSIONED_PROPERTY, before.version());
+        exchange.setProperty(SaveContext.PROPERTY, new SaveContext(again, false, false));
+        String key = exchange.getProperty(IDEMPOTENCY_PROPERTY, String.class);
+        if (key != null) {
+            idempotencyKeys.reversioned(before.tenantId(), before.userId(), key, before.saveId(), again.version());
+        }
+        LOG.info("Save {} for {}/{}: a table holds a newer version from a clock ahead of this instance's; "
+                + "written again at version {} (was {})", before.saveId(), before.tenantId(), before.userId(),
+                again.version(), before.version());
     }
 
     /** True when the table holds a newer version than this save for at least one of its fields. */
@@ -218,7 +269,12 @@ public final class SaveSteps {
 
     // ----- outcome ---------------------------------------------------------------------------
 
-    /** The answer of the save: 200 saved, 202 queued or quarantined; 409 for a tenant conflict. */
+    /**
+     * The answer of the save: 200 saved, or stale when a table holds a newer value for one of its
+     * fields (the targets say which; never "saved" for a save that did not win); 202 when a target
+     * is queued or quarantined; 409 for a tenant conflict. Status precedence: quarantined (an
+     * operator must act), stale (the caller's value lost), queued, saved.
+     */
     public Map<String, Object> outcome(Exchange exchange) {
         SaveContext ctx = context(exchange);
         PreparedSave save = ctx.save();
@@ -228,7 +284,8 @@ public final class SaveSteps {
         Map<Target, TargetState> states = ctx.states();
         boolean quarantined = states.containsValue(TargetState.QUARANTINED);
         boolean queued = states.containsValue(TargetState.QUEUED);
-        String status = quarantined ? "quarantined" : queued ? "queued" : "saved";
+        boolean stale = states.containsValue(TargetState.STALE);
+        String status = quarantined ? "quarantined" : stale ? "stale" : queued ? "queued" : "saved";
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", status);
         body.put("saveId", save.saveId().toString());
@@ -247,10 +304,14 @@ public final class SaveSteps {
             error.put("message", failure.message());
             body.put("error", error);
         }
-        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, "saved".equals(status) ? 200 : 202);
+        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, quarantined || queued ? 202 : 200);
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("saveId", save.saveId().toString());
         details.put("version", save.version());
+        Long reversionedFrom = exchange.getProperty(REVERSIONED_PROPERTY, Long.class);
+        if (reversionedFrom != null) {
+            details.put("reversionedFrom", reversionedFrom);
+        }
         details.put("fields", save.sealed().fields().stream().map(Field::json).toList());
         details.put("targets", targets);
         details.put("status", status);

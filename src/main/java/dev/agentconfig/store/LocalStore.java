@@ -2,12 +2,10 @@ package dev.agentconfig.store;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,16 +28,21 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The server's "localStorage": one JSON document per (tenant, user) under
- * {@code <data-dir>/local-store/<tenant>/<user>.json}. Documents are written by the Camel file
- * endpoint of route {@code write-local-entry} (temp file beside the target, then rename, which is
- * atomic on one filesystem) and made durable here with an fsync of the file and its directory.
+ * {@code <data-dir>/local-store/<tenant>/<user>.json}. The Camel file endpoint of route
+ * {@code write-local-entry} writes a document under its temp name {@code .<user>.json.tmp} beside
+ * the entry; {@link #commit} then forces those bytes to disk, renames the temp file over the entry
+ * (atomic on one filesystem: a reader, or a restart after a power cut, finds the old entry or the
+ * new one, whole) and forces the directory, all before the save is answered.
  * A per-key lock serialises read-merge-write for concurrent saves of the same user.
  */
 public final class LocalStore {
     private static final Logger LOG = LoggerFactory.getLogger(LocalStore.class);
     public static final String ENTRY_PROPERTY = "agentconfig.entry";
+    private static final String ENTRY_SUFFIX = ".json";
+    private static final String TEMP_SUFFIX = ".json.tmp";
 
     private final Path root;
+    private final Disk disk;
     private final ReentrantLock[] stripes = new ReentrantLock[256];
     /** user -> tenant of every entry on disk, to refuse a save under a second tenant. */
     private final Map<UUID, String> tenantOfUser = new ConcurrentHashMap<>();
@@ -50,6 +53,7 @@ public final class LocalStore {
      * every write (fsync), every removal, and the start-up scan.
      */
     private final Map<EntryKey, Status> index = new ConcurrentHashMap<>();
+    private long newestVersion;
 
     /** The indexed part of an entry. */
     public record Status(String state, Instant createdAt, Instant nextAttemptAt) {
@@ -64,7 +68,12 @@ public final class LocalStore {
     }
 
     public LocalStore(Path root) {
+        this(root, Disk.system());
+    }
+
+    public LocalStore(Path root, Disk disk) {
         this.root = root;
+        this.disk = disk;
         for (int i = 0; i < stripes.length; i++) {
             stripes[i] = new ReentrantLock();
         }
@@ -74,10 +83,49 @@ public final class LocalStore {
         } catch (IOException e) {
             LOG.error("The local store directory {} cannot be prepared: {}", root, e.toString());
         }
+        removeStaleTempFiles();
         for (PendingEntry e : list()) {
             tenantOfUser.put(UUID.fromString(e.userId()), e.tenantId());
             index.put(new EntryKey(e.tenantId(), e.userId()), Status.of(e));
+            newestVersion = Math.max(newestVersion, e.fields().values().stream()
+                    .mapToLong(PendingEntry.FieldEntry::version).max().orElse(0));
         }
+    }
+
+    /**
+     * At start only (no write is in flight): a temp file is what a crash left between writing an
+     * entry and renaming it. It was never acknowledged (the answer comes after the rename), and the
+     * entry it would have replaced is still whole under its own name: remove it. Health probes
+     * left behind go too.
+     */
+    private void removeStaleTempFiles() {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (DirectoryStream<Path> top = Files.newDirectoryStream(root)) {
+            for (Path p : top) {
+                String name = p.getFileName().toString();
+                if (Files.isDirectory(p)) {
+                    try (DirectoryStream<Path> temps = Files.newDirectoryStream(p, ".*" + TEMP_SUFFIX)) {
+                        for (Path t : temps) {
+                            LOG.warn("Local store: removing {}/{}, a temp file left by a crash before its rename "
+                                    + "(never acknowledged; the entry it was to replace is kept)",
+                                    p.getFileName(), t.getFileName());
+                            Files.deleteIfExists(t);
+                        }
+                    }
+                } else if (name.startsWith(".health-probe")) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            LOG.error("Local store: stale temp files cannot be removed: {}", e.toString());
+        }
+    }
+
+    /** The newest field version held by an entry when the store started (0 when none). */
+    public long newestVersionAtStart() {
+        return newestVersion;
     }
 
     public Path root() {
@@ -85,12 +133,17 @@ public final class LocalStore {
     }
 
     public Path file(String tenantId, String userId) {
-        return root.resolve(tenantId).resolve(userId + ".json");
+        return root.resolve(tenantId).resolve(userId + ENTRY_SUFFIX);
     }
 
-    /** The name the file endpoint writes, relative to the store's root. */
-    public static String relativeName(String tenantId, String userId) {
-        return tenantId + "/" + userId + ".json";
+    /** Where the file endpoint writes an entry before it is made durable and renamed over {@link #file}. */
+    Path tempFile(String tenantId, String userId) {
+        return root.resolve(tenantId).resolve("." + userId + TEMP_SUFFIX);
+    }
+
+    /** The name the file endpoint writes (the entry's temp file), relative to the store's root. */
+    public static String relativeTempName(String tenantId, String userId) {
+        return tenantId + "/." + userId + TEMP_SUFFIX;
     }
 
     private ReentrantLock stripe(String tenantId, String userId) {
@@ -142,7 +195,8 @@ public final class LocalStore {
         }
         try (DirectoryStream<Path> tenants = Files.newDirectoryStream(root, Files::isDirectory)) {
             for (Path tenantDir : tenants) {
-                try (DirectoryStream<Path> files = Files.newDirectoryStream(tenantDir, "*.json")) {
+                // <user>.json only: never a temp file (.<user>.json.tmp) or a file moved aside
+                try (DirectoryStream<Path> files = Files.newDirectoryStream(tenantDir, LocalStore::isEntryFile)) {
                     for (Path f : files) {
                         read(f).ifPresent(out::add);
                     }
@@ -225,6 +279,12 @@ public final class LocalStore {
         return index.values().stream().filter(Status::pending).map(Status::createdAt).min(Instant::compareTo);
     }
 
+    static boolean isEntryFile(Path file) {
+        String name = file.getFileName().toString();
+        return name.endsWith(ENTRY_SUFFIX) && !name.startsWith(".")
+                && dev.agentconfig.save.Identifiers.validUser(name.substring(0, name.length() - ENTRY_SUFFIX.length()));
+    }
+
     private static EntryKey keyOf(Path file) {
         String name = file.getFileName().toString();
         return new EntryKey(file.getParent().getFileName().toString(),
@@ -258,25 +318,32 @@ public final class LocalStore {
         exchange.getMessage().setBody(merged);
     }
 
-    /** Prepares the body (an entry) for the file endpoint: JSON bytes and the file name. */
+    /** Prepares the body (an entry) for the file endpoint: JSON bytes and the temp file's name. */
     public void toFile(Exchange exchange) throws org.apache.camel.InvalidPayloadException {
         PendingEntry entry = exchange.getMessage().getMandatoryBody(PendingEntry.class);
         exchange.setProperty(ENTRY_PROPERTY, entry);
-        exchange.getMessage().setHeader(Exchange.FILE_NAME, relativeName(entry.tenantId(), entry.userId()));
+        exchange.getMessage().setHeader(Exchange.FILE_NAME, relativeTempName(entry.tenantId(), entry.userId()));
         exchange.getMessage().setBody(Json.writeBytes(entry));
     }
 
-    /** After the rename: flush the file and its directory so the entry survives a power cut. */
-    public void fsync(Exchange exchange) throws IOException {
+    /**
+     * After the file endpoint wrote the temp file: force its bytes to disk, rename it over the entry,
+     * force the directory (and the store's root the first time a tenant's directory is written, as
+     * it may be new). Only then is the entry durable, and only then may the save be acknowledged.
+     * In this order a power cut leaves the previous entry or the new one, whole; never a torn file.
+     */
+    public void commit(Exchange exchange) throws IOException {
         PendingEntry entry = exchange.getProperty(ENTRY_PROPERTY, PendingEntry.class);
+        exchange.getMessage().removeHeaders("CamelFile*");
+        Path tmp = tempFile(entry.tenantId(), entry.userId());
         Path f = file(entry.tenantId(), entry.userId());
-        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
+        disk.force(tmp);
+        disk.move(tmp, f);
         Path dir = f.getParent();
-        force(dir);
-        if (syncedDirs.putIfAbsent(dir, Boolean.TRUE) == null) {
-            force(root); // first entry of this tenant: its directory's name must be durable too
+        disk.forceDirectory(dir);
+        if (!syncedDirs.containsKey(dir)) {
+            disk.forceDirectory(root); // first entry of this tenant: its directory's name must be durable too
+            syncedDirs.put(dir, Boolean.TRUE);
         }
         tenantOfUser.put(UUID.fromString(entry.userId()), entry.tenantId());
         index.put(new EntryKey(entry.tenantId(), entry.userId()), Status.of(entry));
@@ -297,11 +364,5 @@ public final class LocalStore {
             r = r.getCause();
         }
         return t.getMessage() + (r != t ? " (" + r + ")" : "");
-    }
-
-    private static void force(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
     }
 }

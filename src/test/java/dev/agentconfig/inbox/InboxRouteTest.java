@@ -68,6 +68,56 @@ class InboxRouteTest extends ServiceTestSupport {
     }
 
     @Test
+    void aRefusedMessageKeepsNoPlaintextKeyInTheErrorDirectory() throws Exception {
+        String tenant = newTenant();
+        UUID user = newUser();
+        String key = newKey();
+        String misplaced = newKey();
+        // refused (400: unknown fields), with the key in its field and another one under a typo
+        drop("refused-key.json", "{\"tenantId\":\"" + tenant + "\",\"userId\":\"" + user + "\",\"retellApiKey\":\""
+                + key + "\",\"retellApiKEY\":\"" + misplaced + "\",\"callAgentID\":\"typo\"}");
+        // not even JSON: the whole file may be a key
+        String raw = "retellApiKey=" + newKey();
+        drop("refused-raw.json", raw);
+
+        Path error = inbox().resolve(".error");
+        Path reason1 = error.resolve("refused-key.json.reason.txt");
+        Path reason2 = error.resolve("refused-raw.json.reason.txt");
+        await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(reason1) && Files.exists(reason2));
+
+        // the refused message is kept for an operator, its key redacted
+        JsonNode kept = json(Files.readString(error.resolve("refused-key.json")));
+        assertThat(kept.get("tenantId").asText()).isEqualTo(tenant);
+        assertThat(kept.get("callAgentID").asText()).isEqualTo("typo");
+        // (compared without printing: a failure message must not carry a key either)
+        assertThat(kept.get("retellApiKey").asText().equals(dev.agentconfig.crypto.FieldCipher.mask(key)))
+                .as("retellApiKey is kept as its mask").isTrue();
+        assertThat(kept.get("retellApiKEY").asText().equals(dev.agentconfig.crypto.FieldCipher.mask(misplaced)))
+                .as("a key under an unknown field is kept as its mask").isTrue();
+        assertThat(Files.readString(reason1)).startsWith("400").contains("unknown field")
+                .contains("retellApiKey redacted");
+        // of the one that is not JSON, only its size and a hash
+        assertThat(error.resolve("refused-raw.json")).doesNotExist();
+        String sha256 = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(raw.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertThat(Files.readString(reason2)).startsWith("400").contains("not valid JSON")
+                .contains("content not kept").contains(raw.length() + " bytes").contains("sha256 " + sha256);
+
+        for (String secret : new String[] {key, misplaced, raw}) {
+            try (var files = Files.walk(inbox())) {
+                files.filter(Files::isRegularFile).forEach(f -> {
+                    try {
+                        assertThat(Files.readString(f).contains(secret)).as("plaintext in %s", f).isFalse();
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+            }
+            assertThat(logs.text().contains(secret)).as("plaintext in the log").isFalse();
+        }
+    }
+
+    @Test
     void aMessageThatCannotBeMadeDurableStaysInTheInbox() throws Exception {
         String tenant = newTenant();
         UUID user = newUser();

@@ -79,13 +79,16 @@ class RestSaveContractTest extends RestTransportTestSupport {
      */
     @Test
     void aTargetHoldingANewerVersionAnswersStale() {
-        long future = (System.currentTimeMillis() + 3_600_000L) * 1000;
+        // beyond agentconfig.save.max-clock-lead (24h): a version the clock would follow makes a fresh
+        // save be written again above it (see sync/ClockBehindTest), and this stub cannot change its answer
+        long future = (System.currentTimeMillis() + 48 * 3_600_000L) * 1000;
         stubUpsert(upserted("{\"callAgentId\":" + future + "}"));
         stubRpc(rpcDone("{\"smsAgentId\":" + future + "}"));
 
         HttpResponse<String> r = checked(put(newTenant(), newUser(), "{\"callAgentId\":\"c_old\",\"smsAgentId\":\"s_old\"}"));
 
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(json(r).get("status").asText()).isEqualTo("stale");
         assertThat(json(r).get("targets").get("user_profiles").asText()).isEqualTo("stale");
         assertThat(json(r).get("targets").get("user_settings").asText()).isEqualTo("stale");
     }

@@ -34,6 +34,13 @@ final class SecondService implements AutoCloseable {
 
     SecondService(String jdbcUrl, String dbUser, String dbPassword, byte[] encryptionKey, Properties extra)
             throws Exception {
+        this(jdbcUrl, dbUser, dbPassword, encryptionKey, extra, null);
+    }
+
+    /** @param wallClock the clock under this instance's versions (null: the system clock) */
+    SecondService(String jdbcUrl, String dbUser, String dbPassword, byte[] encryptionKey, Properties extra,
+                  java.time.Clock wallClock)
+            throws Exception {
         dataDir = Files.createTempDirectory("acs-second-");
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -52,6 +59,9 @@ final class SecondService implements AutoCloseable {
         p.setProperty("agentconfig.sync.interval", "60m");
         p.setProperty("agentconfig.sync.initial-delay", "60m");
         p.putAll(extra);
+        if (wallClock != null) {
+            main.bind("wallClock", wallClock);
+        }
         main.configure().addConfiguration(AppConfiguration.class);
         main.setOverrideProperties(p);
         main.start();
@@ -61,6 +71,10 @@ final class SecondService implements AutoCloseable {
         return send(HttpRequest.newBuilder(URI.create(base() + "/api/v1/agent-config/" + tenant + "/" + user))
                 .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    HttpResponse<String> get(String tenant, Object user) {
+        return send(HttpRequest.newBuilder(URI.create(base() + "/api/v1/agent-config/" + tenant + "/" + user)).GET());
     }
 
     JsonNode sync() {

@@ -125,6 +125,9 @@ public abstract class ServiceTestSupport extends CamelMainTestSupport {
         p.setProperty("agentconfig.db.statement-timeout", "1500ms");
         p.setProperty("agentconfig.breaker.probe-interval", "200ms");
         p.setProperty("agentconfig.inbox.poll-delay", "200");
+        // tests look at health right after changing what it checks: no result reused across requests
+        // (overlapping requests still share one probe)
+        p.setProperty("agentconfig.health.cache-ttl", "0s");
         // no scheduled sync pass unless a test class asks for one (extraProperties): a background
         // pass would drain local entries that other tests assert on. POST /api/v1/sync still works.
         p.setProperty("agentconfig.sync.interval", "60m");
