@@ -117,15 +117,25 @@ class SaveValidationTest extends ServiceTestSupport {
     }
 
     @Test
-    void traversalInThePathNeverReachesTheFileSystem() {
+    void traversalInThePathNeverReachesTheFileSystem() throws java.io.IOException {
+        // the data dir holds generated secrets (the embedded database's password among them): the
+        // request must leave every one of them, and the rest of the tree outside pg/, as it was
+        java.util.List<String> before = filesOutsideTheCluster();
         HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(baseUrl()
                         + "/api/v1/agent-config/..%2F..%2Fsecrets/" + USER))
                 .header("Authorization", "Bearer " + serviceToken)
                 .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString("{\"callAgentId\":\"a\"}")));
         assertThat(r.statusCode()).isIn(400, 404);
-        assertThat(dataDir.resolve("secrets")).doesNotExist();
+        assertThat(filesOutsideTheCluster()).isEqualTo(before);
         assertThat(dataDir.resolve("local-store").resolve("..")).isDirectory();
+    }
+
+    private java.util.List<String> filesOutsideTheCluster() throws java.io.IOException {
+        try (var walk = java.nio.file.Files.walk(dataDir)) {
+            return walk.map(p -> dataDir.relativize(p).toString())
+                    .filter(p -> !p.startsWith("pg")).sorted().toList();
+        }
     }
 
     @Test
