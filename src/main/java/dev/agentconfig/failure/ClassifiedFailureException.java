@@ -1,5 +1,6 @@
 package dev.agentconfig.failure;
 
+import dev.agentconfig.core.Failure;
 /** A failure whose class is already known (for example from a PostgREST answer). */
 public class ClassifiedFailureException extends RuntimeException {
     private final transient Failure failure;

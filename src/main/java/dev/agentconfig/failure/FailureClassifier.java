@@ -1,5 +1,7 @@
 package dev.agentconfig.failure;
 
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.FailureClass;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;

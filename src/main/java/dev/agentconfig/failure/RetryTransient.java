@@ -1,5 +1,7 @@
 package dev.agentconfig.failure;
 
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.FailureClass;
 import org.apache.camel.Exchange;
 import org.apache.camel.Predicate;
 

@@ -122,7 +122,7 @@ public final class InboxSteps {
                 copy.put(name, "[redacted " + v.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + "]");
                 masked.add(name);
             } else if (v.isTextual() && ("retellApiKey".equals(name)
-                    || !plain && dev.agentconfig.save.Field.RETELL_API_KEY.valid(v.textValue()))) {
+                    || !plain && dev.agentconfig.core.Field.RETELL_API_KEY.valid(v.textValue()))) {
                 // the key, and any text under an unknown name that could be one (a typo of the field)
                 copy.put(name, FieldCipher.mask(v.textValue()));
                 if ("retellApiKey".equals(name)) {

@@ -3,7 +3,7 @@ package dev.agentconfig.postgrest;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import dev.agentconfig.failure.Failure;
+import dev.agentconfig.core.Failure;
 
 /**
  * Names, for a person, the object a schema-drift answer says is missing, from PostgREST's own

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditSink;
-import dev.agentconfig.failure.FailureClass;
+import dev.agentconfig.core.FailureClass;
 import dev.agentconfig.json.Json;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -8,8 +8,8 @@ import java.util.Map;
 
 import dev.agentconfig.db.Backend;
 import dev.agentconfig.db.Database;
-import dev.agentconfig.failure.Failure;
-import dev.agentconfig.failure.FailureClass;
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
 import dev.agentconfig.observe.HealthCheck;
 import dev.agentconfig.observe.SchemaCheck;

@@ -1,6 +1,6 @@
 package dev.agentconfig.postgrest;
 
-import dev.agentconfig.failure.Failure;
+import dev.agentconfig.core.Failure;
 import dev.agentconfig.failure.FailureClassifier;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;

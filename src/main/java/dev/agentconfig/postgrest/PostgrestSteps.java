@@ -6,8 +6,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import dev.agentconfig.failure.ClassifiedFailureException;
-import dev.agentconfig.failure.Failure;
-import dev.agentconfig.failure.FailureClass;
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;

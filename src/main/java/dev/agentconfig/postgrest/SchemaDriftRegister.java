@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-import dev.agentconfig.failure.Failure;
+import dev.agentconfig.core.Failure;
 
 /**
  * What PostgREST last said is missing, per kind of request (method and resource), until such a request succeeds:

@@ -9,7 +9,7 @@ import java.util.Optional;
 import java.util.UUID;
 
 import dev.agentconfig.crypto.FieldCipher;
-import dev.agentconfig.save.Field;
+import dev.agentconfig.core.Field;
 import dev.agentconfig.store.PendingEntry;
 import org.apache.camel.Exchange;
 

@@ -5,7 +5,7 @@ import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.Map;
 
-import dev.agentconfig.save.Field;
+import dev.agentconfig.core.Field;
 
 /**
  * How the three locations become one answer: the one place that decides which value of a field

@@ -2,7 +2,7 @@ package dev.agentconfig.read;
 
 import java.time.Instant;
 
-import dev.agentconfig.save.Field;
+import dev.agentconfig.core.Field;
 
 /**
  * One field as one location holds it. For the key, {@code value} is its envelope, or for a

@@ -3,7 +3,7 @@ package dev.agentconfig.read;
 import java.util.UUID;
 
 import dev.agentconfig.crypto.FieldCipher;
-import dev.agentconfig.save.Field;
+import dev.agentconfig.core.Field;
 
 /**
  * Opens the key a location holds: its envelope, or the seed's legacy plaintext as it is. The

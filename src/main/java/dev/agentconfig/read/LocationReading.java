@@ -5,8 +5,8 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
 
-import dev.agentconfig.failure.Failure;
-import dev.agentconfig.save.Field;
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.Field;
 import dev.agentconfig.store.PendingEntry;
 
 /**

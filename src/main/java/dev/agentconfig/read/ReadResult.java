@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
-import dev.agentconfig.save.Field;
+import dev.agentconfig.core.Field;
 
 /** A finished read: what each location answered and the winning value of each field. */
 public record ReadResult(String tenantId, UUID userId, List<LocationReading> readings,

@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 
-import dev.agentconfig.save.Field;
+import dev.agentconfig.core.Field;
 import dev.agentconfig.store.PendingEntry;
 
 /**

@@ -13,7 +13,7 @@ import dev.agentconfig.api.Problem;
 import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.crypto.FieldCipher;
-import dev.agentconfig.save.Field;
+import dev.agentconfig.core.Field;
 import dev.agentconfig.save.Identifiers;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.Exchange;

@@ -1,5 +1,6 @@
 package dev.agentconfig.save;
 
+import dev.agentconfig.core.Field;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;

@@ -1,5 +1,7 @@
 package dev.agentconfig.save;
 
+import dev.agentconfig.core.Field;
+import dev.agentconfig.core.Changes;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;

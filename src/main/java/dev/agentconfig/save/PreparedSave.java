@@ -1,5 +1,7 @@
 package dev.agentconfig.save;
 
+import dev.agentconfig.core.Field;
+import dev.agentconfig.core.Changes;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.UUID;

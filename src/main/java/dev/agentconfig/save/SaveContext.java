@@ -1,9 +1,11 @@
 package dev.agentconfig.save;
 
+import dev.agentconfig.core.Target;
+import dev.agentconfig.core.TargetState;
 import java.util.EnumMap;
 import java.util.Map;
 
-import dev.agentconfig.failure.Failure;
+import dev.agentconfig.core.Failure;
 
 /**
  * The state of one save as it moves through the routes: the prepared save and what each
@@ -102,7 +104,7 @@ public final class SaveContext {
 
     public synchronized boolean tenantConflict() {
         return failures.values().stream()
-                .anyMatch(f -> f.failureClass() == dev.agentconfig.failure.FailureClass.TENANT_CONFLICT);
+                .anyMatch(f -> f.failureClass() == dev.agentconfig.core.FailureClass.TENANT_CONFLICT);
     }
 
     /** The most significant failure of the save, for its answer and audit row. */

@@ -1,5 +1,6 @@
 package dev.agentconfig.save;
 
+import dev.agentconfig.core.Changes;
 import java.util.Optional;
 import java.util.UUID;
 

@@ -1,5 +1,7 @@
 package dev.agentconfig.save;
 
+import dev.agentconfig.core.Field;
+import dev.agentconfig.core.Changes;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.EnumMap;

@@ -1,5 +1,9 @@
 package dev.agentconfig.save;
 
+import dev.agentconfig.core.Field;
+import dev.agentconfig.core.Target;
+import dev.agentconfig.core.TargetState;
+import dev.agentconfig.core.Changes;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 
@@ -13,8 +17,8 @@ import dev.agentconfig.api.Problem;
 import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.crypto.FieldCipher;
-import dev.agentconfig.failure.Failure;
-import dev.agentconfig.failure.FailureClass;
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
 import dev.agentconfig.json.Json;
 import dev.agentconfig.observe.Metrics;

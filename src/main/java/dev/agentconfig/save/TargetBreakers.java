@@ -1,5 +1,6 @@
 package dev.agentconfig.save;
 
+import dev.agentconfig.core.Target;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -8,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.db.Backend;
-import dev.agentconfig.failure.FailureClass;
+import dev.agentconfig.core.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;

@@ -17,11 +17,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 import dev.agentconfig.api.Problem;
-import dev.agentconfig.failure.FailureClass;
+import dev.agentconfig.core.FailureClass;
 import dev.agentconfig.json.Json;
 import dev.agentconfig.save.SaveContext;
-import dev.agentconfig.save.Target;
-import dev.agentconfig.save.TargetState;
+import dev.agentconfig.core.Target;
+import dev.agentconfig.core.TargetState;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -6,10 +6,10 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
-import dev.agentconfig.failure.Failure;
-import dev.agentconfig.save.Field;
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.Field;
 import dev.agentconfig.save.PreparedSave;
-import dev.agentconfig.save.Target;
+import dev.agentconfig.core.Target;
 
 /**
  * One local-store document: what is waiting for the database for one (tenant, user). Fields

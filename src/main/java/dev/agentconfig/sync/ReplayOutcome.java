@@ -2,9 +2,9 @@ package dev.agentconfig.sync;
 
 import java.util.Map;
 
-import dev.agentconfig.failure.Failure;
-import dev.agentconfig.save.Target;
-import dev.agentconfig.save.TargetState;
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.Target;
+import dev.agentconfig.core.TargetState;
 import dev.agentconfig.store.EntryKey;
 
 /**

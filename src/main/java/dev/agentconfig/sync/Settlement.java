@@ -7,11 +7,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 
-import dev.agentconfig.failure.Failure;
-import dev.agentconfig.failure.FailureClass;
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
-import dev.agentconfig.save.Target;
-import dev.agentconfig.save.TargetState;
+import dev.agentconfig.core.Target;
+import dev.agentconfig.core.TargetState;
 import dev.agentconfig.store.PendingEntry;
 import dev.agentconfig.sync.ReplayOutcome.Result;
 

@@ -3,8 +3,8 @@ package dev.agentconfig.sync;
 import java.time.Duration;
 import java.time.Instant;
 
-import dev.agentconfig.save.Target;
-import dev.agentconfig.save.TargetState;
+import dev.agentconfig.core.Target;
+import dev.agentconfig.core.TargetState;
 import dev.agentconfig.store.LocalStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;

@@ -1,5 +1,7 @@
 package dev.agentconfig.failure;
 
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.FailureClass;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.params.ParameterizedTest;

@@ -6,7 +6,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
-import dev.agentconfig.save.Field;
+import dev.agentconfig.core.Field;
 import org.junit.jupiter.api.Test;
 
 /** The merge rule alone: newest version, then readable over unreadable, then the tie order. */

@@ -12,11 +12,11 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import dev.agentconfig.failure.Failure;
-import dev.agentconfig.failure.FailureClass;
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.FailureClass;
 import dev.agentconfig.failure.FailureClassifier;
-import dev.agentconfig.save.Target;
-import dev.agentconfig.save.TargetState;
+import dev.agentconfig.core.Target;
+import dev.agentconfig.core.TargetState;
 import dev.agentconfig.store.PendingEntry;
 import dev.agentconfig.sync.ReplayOutcome.Result;
 import dev.agentconfig.sync.Settlement.Action;
