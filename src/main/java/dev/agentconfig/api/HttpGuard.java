@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.UUID;
 
 import dev.agentconfig.json.Json;
+import dev.agentconfig.save.Refusal;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -89,6 +90,11 @@ public final class HttpGuard {
         exchange.setProperty(TENANT_PROPERTY, user.tenant());
     }
 
+    /** The checked identity of the path as a valid tenant and user (400 otherwise): the body of what follows. */
+    public dev.agentconfig.core.UserKey pathUser(Exchange exchange) {
+        return PathIdentity.of(exchange).user();
+    }
+
     /** For endpoints only the service token may use, whatever their path. */
     public void requireService(Exchange exchange) {
         if (exchange.getProperty(CALLER_PROPERTY) != Caller.SERVICE) {
@@ -169,6 +175,9 @@ public final class HttpGuard {
         Problem problem;
         if (error instanceof Problem p) {
             problem = p;
+        } else if (Refusal.of(error).status() != 500) {
+            // a refusal every door shares (invalid input, tenant conflict, local store unavailable, ...)
+            problem = Problem.of(Refusal.of(error));
         } else {
             LOG.error("Unexpected failure answering a request", error);
             problem = new Problem(500, "internal-error", "Internal error",

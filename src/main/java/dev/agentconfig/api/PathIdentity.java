@@ -2,6 +2,7 @@ package dev.agentconfig.api;
 
 import java.util.Optional;
 
+import dev.agentconfig.core.UserKey;
 import org.apache.camel.Exchange;
 
 /**
@@ -15,6 +16,16 @@ public record PathIdentity(String tenantId, String userId) {
     /** The path parameters as platform-http hands them over (message headers set from the path). */
     static final String TENANT_PARAMETER = "tenantId";
     static final String USER_PARAMETER = "userId";
+
+    /** The identity as a valid tenant and user (400 {@code InvalidSave} otherwise). */
+    public UserKey user() {
+        return UserKey.of(tenantId, userId);
+    }
+
+    /** The identity when it is a valid one, else null (for the audit of a refused request). */
+    public UserKey validUserOrNull() {
+        return UserKey.validTenant(tenantId) && UserKey.validUser(userId) ? UserKey.of(tenantId, userId) : null;
+    }
 
     /** The checked identity of this request; a route behind the front door that has none is a bug. */
     public static PathIdentity of(Exchange exchange) {

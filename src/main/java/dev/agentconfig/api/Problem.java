@@ -27,6 +27,13 @@ public final class Problem extends RuntimeException {
                 errors == null || errors.isEmpty() ? null : Map.of("errors", errors));
     }
 
+    /** How the HTTP door says a refusal every door shares (save/Refusal). */
+    public static Problem of(dev.agentconfig.save.Refusal r) {
+        List<Map<String, String>> errors = r.errors().stream()
+                .map(e -> Map.of("field", e.field(), "message", e.message())).toList();
+        return new Problem(r.status(), r.type(), r.title(), r.detail(), errors.isEmpty() ? null : Map.of("errors", errors));
+    }
+
     public static Problem badRequest(String detail) {
         return badRequest(detail, null);
     }

@@ -149,8 +149,12 @@ public record PendingEntry(
                 newestSaveId = saveId;
             }
         }
+        java.util.Set<Target> targets = java.util.EnumSet.noneOf(Target.class);
+        for (String t : pendingTargets) {
+            targets.add(Target.byTable(t));
+        }
         return new SealedSave(key(), newestSaveId == null ? java.util.UUID.randomUUID() : newestSaveId, newest, values,
-                Origin.REPLAY, revision);
+                Origin.REPLAY, targets, revision, false);
     }
 
     private static java.util.UUID parseUuid(String s) {

@@ -6,9 +6,11 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * The answer of a save: {@code saved} (200) when every target took it, {@code stale} (200) when a
- * target already held a newer value of a field (nothing newer was stored there), {@code queued}
- * (202) when a target parked it for the sync, {@code quarantined} (202) when the database refused it.
+ * The answer of a save: {@code saved} when every target took it; {@code stale} when a target already
+ * held a newer value of a field (the caller's value did not change it there: never a plain "saved");
+ * {@code queued} when a target parked it for the sync; {@code quarantined} when the database refused
+ * it. Precedence: quarantined, stale, queued, saved. HTTP 202 when the local store holds a target
+ * (queued or quarantined), else 200.
  */
 public record SaveOutcome(String status, UUID saveId, long version, Map<Target, TargetState> targets,
                           Optional<Failure> failure) {
@@ -28,14 +30,14 @@ public record SaveOutcome(String status, UUID saveId, long version, Map<Target, 
             states.put(t, result.state(t));
         }
         String status = states.containsValue(TargetState.QUARANTINED) ? QUARANTINED
-                : states.containsValue(TargetState.QUEUED) ? QUEUED
                 : states.containsValue(TargetState.STALE) ? STALE
+                : states.containsValue(TargetState.QUEUED) ? QUEUED
                 : SAVED;
         return new SaveOutcome(status, result.save().saveId(), result.save().version(), states, result.firstFailure());
     }
 
-    /** 200 when the database holds the outcome (saved or stale), 202 when the local store does. */
+    /** 202 when the local store holds a target of the save (queued or quarantined), 200 otherwise. */
     public int httpStatus() {
-        return SAVED.equals(status) || STALE.equals(status) ? 200 : 202;
+        return targets.containsValue(TargetState.QUEUED) || targets.containsValue(TargetState.QUARANTINED) ? 202 : 200;
     }
 }

@@ -13,18 +13,37 @@ public sealed interface TargetOutcome {
         return null;
     }
 
-    /** Written: every field of the save is now what the table holds (or it already was). */
-    record Saved(Target target, Map<Field, Long> stored) implements TargetOutcome {
+    /**
+     * Written: every field of the save is now what the table holds (or it already was).
+     *
+     * @param legacyKey the seed's plaintext key the settings call reported (in memory only), or null
+     */
+    record Saved(Target target, Map<Field, Long> stored, String legacyKey) implements TargetOutcome {
         public TargetState state() {
             return TargetState.SAVED;
+        }
+
+        @Override
+        public String toString() {
+            return "Saved[" + target.table() + " " + stored + (legacyKey == null ? "" : " legacy-key") + "]";
         }
     }
 
     /** The table holds a newer version of at least one field: ours did not change it there. */
-    record Stale(Target target, Map<Field, Long> stored) implements TargetOutcome {
+    record Stale(Target target, Map<Field, Long> stored, String legacyKey) implements TargetOutcome {
         public TargetState state() {
             return TargetState.STALE;
         }
+
+        @Override
+        public String toString() {
+            return "Stale[" + target.table() + " " + stored + (legacyKey == null ? "" : " legacy-key") + "]";
+        }
+    }
+
+    /** The plaintext legacy key a written target reported, or null. */
+    default String legacyKey() {
+        return null;
     }
 
     /** Not written now (transient, schema drift): parked, the sync retries it. */
@@ -50,7 +69,12 @@ public sealed interface TargetOutcome {
 
     /** The table answered with the versions it now holds: saved, or stale when it holds newer ones. */
     static TargetOutcome written(Target target, SealedSave save, Map<Field, Long> stored) {
-        return LastWriterWins.superseded(save.versions(), stored) ? new Stale(target, stored) : new Saved(target, stored);
+        return written(target, save, stored, null);
+    }
+
+    static TargetOutcome written(Target target, SealedSave save, Map<Field, Long> stored, String legacyKey) {
+        return LastWriterWins.superseded(save.versions(), stored) ? new Stale(target, stored, legacyKey)
+                : new Saved(target, stored, legacyKey);
     }
 
     /** A write that failed, by the class of its failure. */

@@ -10,26 +10,34 @@ import java.util.Optional;
  * writes and the answer.
  *
  * @param legacyKey the seed's plaintext key reported by the settings call (in memory only, never printed)
+ * @param overtaken a fresh save that a table holds a newer version against, from a clock ahead of ours:
+ *                  it is written once more at a version above it
  */
-public record WriteResult(SealedSave save, Map<Target, TargetOutcome> outcomes, String legacyKey) {
+public record WriteResult(SealedSave save, Map<Target, TargetOutcome> outcomes, String legacyKey, boolean overtaken) {
 
     public WriteResult {
         outcomes = Collections.unmodifiableMap(outcomes.isEmpty() ? new EnumMap<>(Target.class) : new EnumMap<>(outcomes));
     }
 
     public static WriteResult of(SealedSave save) {
-        return new WriteResult(save, Map.of(), null);
+        return new WriteResult(save, Map.of(), null, false);
     }
 
     public WriteResult with(TargetOutcome outcome) {
         Map<Target, TargetOutcome> m = new EnumMap<>(Target.class);
         m.putAll(outcomes);
         m.put(outcome.target(), outcome);
-        return new WriteResult(save, m, legacyKey);
+        return new WriteResult(save, m, outcome.legacyKey() != null ? outcome.legacyKey() : legacyKey, overtaken);
     }
 
-    public WriteResult withLegacyKey(String plaintext) {
-        return new WriteResult(save, outcomes, plaintext);
+    /** Marked overtaken by a clock ahead of ours (see {@link #overtaken}). */
+    public WriteResult markOvertaken() {
+        return new WriteResult(save, outcomes, legacyKey, true);
+    }
+
+    /** Without the legacy key (once it is taken care of, or when it must not be adopted). */
+    public WriteResult withoutLegacyKey() {
+        return new WriteResult(save, outcomes, null, overtaken);
     }
 
     public Optional<TargetOutcome> outcome(Target target) {

@@ -1,14 +1,16 @@
 package dev.agentconfig.db;
 
+import dev.agentconfig.transport.Backend;
+
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import dev.agentconfig.failure.FailureClassifier;
-import dev.agentconfig.observe.HealthCheck;
-import dev.agentconfig.observe.SchemaCheck;
+import dev.agentconfig.transport.FailureClassifier;
+import dev.agentconfig.transport.HealthCheck;
+import dev.agentconfig.db.SchemaCheck;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

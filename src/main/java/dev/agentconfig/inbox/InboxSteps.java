@@ -7,7 +7,13 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.agentconfig.api.Problem;
+import dev.agentconfig.core.Origin;
+import dev.agentconfig.core.SaveCommand;
+import dev.agentconfig.core.SaveOutcome;
+import dev.agentconfig.save.Refusal;
+import dev.agentconfig.save.SaveAnswer;
+import dev.agentconfig.save.SaveCommandParser;
+import dev.agentconfig.save.Saving;
 import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.json.Json;
 import org.apache.camel.Exchange;
@@ -26,8 +32,13 @@ public final class InboxSteps {
     private static final String ORIGINAL = "agentconfig.inbox.original";
     private static final String SET_ASIDE = "agentconfig.inbox.setAside";
     private static final String KEEP_COPY = "agentconfig.inbox.keepCopy";
+    private static final String REFUSAL = "agentconfig.inbox.refusal";
 
-    public InboxSteps(java.nio.file.Path inboxDir) {
+    private final SaveCommandParser parser = new SaveCommandParser();
+    private final Saving saving;
+
+    public InboxSteps(java.nio.file.Path inboxDir, Saving saving) {
+        this.saving = saving;
         try {
             java.nio.file.Files.createDirectories(inboxDir);
             java.nio.file.Files.setPosixFilePermissions(inboxDir,
@@ -37,16 +48,21 @@ public final class InboxSteps {
         }
     }
 
+    /** Exchange: the file consumer's message; the original bytes are kept for the receipt or the copy in .error/. */
     public void receive(Exchange exchange) {
         byte[] body = exchange.getMessage().getBody(byte[].class);
         exchange.setProperty(ORIGINAL, body);
         exchange.getMessage().setBody(body);
     }
 
+    /** The inbox's own door: tenant and user travel inside the message (the inbox is the operator's directory). */
+    public SaveCommand command(byte[] message) {
+        return parser.message(message, Origin.INBOX);
+    }
+
     /** The receipt: the message as received with the key masked, plus the save's answer. */
-    @SuppressWarnings("unchecked")
     public void receipt(Exchange exchange) {
-        Map<String, Object> outcome = exchange.getMessage().getBody(Map.class);
+        Map<String, Object> outcome = SaveAnswer.of(exchange.getMessage().getBody(SaveOutcome.class));
         byte[] original = exchange.getProperty(ORIGINAL, byte[].class);
         ObjectNode receipt = Json.MAPPER.createObjectNode();
         JsonNode message = Json.tree(new String(original, StandardCharsets.UTF_8));
@@ -68,10 +84,24 @@ public final class InboxSteps {
                 outcome.get("status"));
     }
 
-    /** A refused message (4xx): retried as-is would fail again, so it is set aside. Else rethrow. */
-    public boolean refused(Exchange exchange) {
+    /**
+     * A message that was not saved, audited. The refusal (property agentconfig.inbox.refusal) says
+     * whether it is the sender's mistake (sent again as it is it would be refused again: it is set
+     * aside) or nothing could be made durable (the file stays in the inbox and is tried again).
+     * Exchange: the error-handler glue of the inbox's door.
+     */
+    public void refusal(Exchange exchange) {
         Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        return error instanceof Problem p && p.status() >= 400 && p.status() < 500;
+        exchange.setProperty(REFUSAL, saving.refused(exchange.getMessage().getBody(), null, error));
+    }
+
+    /** Not the sender's mistake: thrown on, so that the file consumer keeps the file for another try. */
+    public void retryLater(Exchange exchange) throws Exception {
+        Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        LOG.warn("Inbox message {} not saved now ({}); it stays in the inbox and is tried again",
+                exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY), exchange.getProperty(REFUSAL, Refusal.class)
+                        .detail());
+        throw error instanceof Exception e ? e : new IllegalStateException(error);
     }
 
     /**
@@ -140,7 +170,7 @@ public final class InboxSteps {
                         + "never the key; send the key again with the corrected message"
                 : "no retellApiKey in the message");
         if (!masked.isEmpty()) {
-            note.append("; the values of ").append(masked.stream().map(Problem::sanitize).toList())
+            note.append("; the values of ").append(masked.stream().map(SaveCommandParser::sanitize).toList())
                     .append(" are masked as well (a key may have been sent under another name)");
         }
         return new SetAside(Json.writeBytes(copy), note.toString());
@@ -155,7 +185,7 @@ public final class InboxSteps {
     }
 
     public void reason(Exchange exchange) {
-        Problem p = (Problem) exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        Refusal p = exchange.getProperty(REFUSAL, Refusal.class);
         SetAside aside = exchange.getProperty(SET_ASIDE, SetAside.class);
         String name = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
         exchange.getMessage().setBody(p.status() + " " + p.title() + ": " + p.detail() + "\n"

@@ -1,5 +1,7 @@
 package dev.agentconfig.observe;
 
+import dev.agentconfig.transport.HealthCheck;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +16,7 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 
 import dev.agentconfig.config.Settings;
-import dev.agentconfig.db.Backend;
+import dev.agentconfig.transport.Backend;
 import dev.agentconfig.store.LocalStore;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;

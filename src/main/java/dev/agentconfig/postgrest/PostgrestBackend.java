@@ -6,13 +6,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.agentconfig.db.Backend;
+import dev.agentconfig.transport.Backend;
 import dev.agentconfig.db.Database;
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.FailureClass;
-import dev.agentconfig.failure.FailureClassifier;
-import dev.agentconfig.observe.HealthCheck;
-import dev.agentconfig.observe.SchemaCheck;
+import dev.agentconfig.transport.HealthCheck;
+import dev.agentconfig.db.SchemaCheck;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,7 +75,7 @@ public final class PostgrestBackend implements Backend {
             data.put("url", url + "/rest/v1");
             data.put("class", f.failureClass().id());
             data.put("code", f.code());
-            String detail = FailureClassifier.credentialsRefused(f)
+            String detail = dev.agentconfig.core.Failures.credentialsRefused(f)
                     ? "the Supabase key was refused (" + f.code() + ": " + f.message() + "): set AGENTCONFIG_SUPABASE_KEY "
                             + "to the project's service-role key or a secret key"
                     : "unreachable: " + f.code() + ": " + f.message();

@@ -1,7 +1,7 @@
 package dev.agentconfig.postgrest;
 
 import dev.agentconfig.core.Failure;
-import dev.agentconfig.failure.FailureClassifier;
+import dev.agentconfig.transport.FailureClassifier;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
@@ -34,7 +34,8 @@ public final class PostgrestClient {
             if (done.getException() != null) {
                 return new Result(null, classifier.classify(done.getException()));
             }
-            return new Result(done.getMessage().getBody(String.class), null);
+            Object answer = done.getMessage().getBody();
+            return new Result(answer instanceof PostgrestAnswer a ? a.body() : null, null);
         } catch (RuntimeException e) {
             return new Result(null, classifier.classify(e));
         }

@@ -12,8 +12,11 @@ import java.util.regex.Pattern;
  * @param prefer the Prefer header, or null
  * @param body   the JSON body of a write, or null
  * @param heal   a schema-cache miss (PGRST202/204/205) may trigger a reload and one retry
+ * @param about  what the request is about (the save or the user key it serves), handed back with the
+ *               answer so the next step can tell what the answer means; null for a probe
  */
-public record PostgrestRequest(String method, String path, String query, String prefer, String body, boolean heal) {
+public record PostgrestRequest(String method, String path, String query, String prefer, String body, boolean heal,
+                               Object about) {
     /** Values that go into a query string unencoded: validated identifiers, column lists, filters. */
     private static final Pattern SAFE_QUERY = Pattern.compile("[A-Za-z0-9_.,:=&-]*");
 
@@ -24,11 +27,16 @@ public record PostgrestRequest(String method, String path, String query, String 
     }
 
     public static PostgrestRequest get(String path, String query, boolean heal) {
-        return new PostgrestRequest("GET", path, query, null, null, heal);
+        return new PostgrestRequest("GET", path, query, null, null, heal, null);
     }
 
     public static PostgrestRequest post(String path, String query, String prefer, String body, boolean heal) {
-        return new PostgrestRequest("POST", path, query, prefer, body, heal);
+        return new PostgrestRequest("POST", path, query, prefer, body, heal, null);
+    }
+
+    /** The same request, about a save or a user key. */
+    public PostgrestRequest about(Object subject) {
+        return new PostgrestRequest(method, path, query, prefer, body, heal, subject);
     }
 
     public boolean write() {

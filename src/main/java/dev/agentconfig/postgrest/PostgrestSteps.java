@@ -5,10 +5,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import dev.agentconfig.failure.ClassifiedFailureException;
+import dev.agentconfig.transport.ClassifiedFailureException;
 import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.Failures;
 import dev.agentconfig.core.FailureClass;
-import dev.agentconfig.failure.FailureClassifier;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.apache.camel.Exchange;
@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Classification: a 2xx answer leaves its body (text, or null) for the caller; any other
  * answer becomes a {@link ClassifiedFailureException} with the class
- * {@link FailureClassifier#fromPostgrest} gives it, thrown inside the caller's circuit breaker so
+ * {@link dev.agentconfig.core.Failures#ofPostgrest} gives it, thrown inside the caller's circuit breaker so
  * breaker, in-request retry, dead-letter channel, quarantine and sync treat it as they treat a
  * JDBC failure. A schema-cache miss on a request that may heal is not thrown the first time:
  * the route asks PostgREST to reload its cache and sends the request once more.
@@ -42,15 +42,13 @@ public final class PostgrestSteps {
     private static final String STASHED_HEADERS = "agentconfig.postgrest.callerHeaders";
     private static final String STARTED = "agentconfig.postgrest.started";
 
-    private final FailureClassifier classifier;
     private final PostgrestAuth auth;
     private final SchemaDriftRegister drift;
     private final SchemaCacheReload schemaCache;
     private final MeterRegistry meters;
 
-    public PostgrestSteps(FailureClassifier classifier, PostgrestAuth auth, SchemaDriftRegister drift,
+    public PostgrestSteps(PostgrestAuth auth, SchemaDriftRegister drift,
                           SchemaCacheReload schemaCache, MeterRegistry meters) {
-        this.classifier = classifier;
         this.auth = auth;
         this.drift = drift;
         this.schemaCache = schemaCache;
@@ -103,14 +101,14 @@ public final class PostgrestSteps {
         if (status >= 200 && status < 300) {
             drift.resolved(request);
             m.removeHeaders("*");
-            m.setBody(body == null || body.isBlank() ? null : body);
+            m.setBody(new PostgrestAnswer(request, body == null || body.isBlank() ? null : body));
             return;
         }
         m.removeHeaders("*");
         m.setBody(null);
         PostgrestError error = PostgrestError.parse(body);
-        Failure failure = classifier.fromPostgrest(status, error.code(), auth.redact(error.message()));
-        if (FailureClassifier.staleSchemaCache(failure) && request.heal() && schemaCache.available()
+        Failure failure = Failures.ofPostgrest(status, error.code(), auth.redact(error.message()));
+        if (Failures.staleSchemaCache(failure) && request.heal() && schemaCache.available()
                 && exchange.getProperty(STALE) == null) {
             exchange.setProperty(STALE, failure);
             exchange.setProperty(RELOAD, true);

@@ -1,16 +1,17 @@
 package dev.agentconfig.read;
 
-import dev.agentconfig.failure.FailureClassifier;
+import dev.agentconfig.core.UserKey;
+import dev.agentconfig.transport.FailureClassifier;
 import org.apache.camel.AggregationStrategy;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Aggregation of the read's parallel multicast: each location's branch ends with a
- * {@link LocationReading} as its body, collected into the read's {@link ReadContext}. The read's
- * own exchange is the result. A branch that still carries an exception (it should have turned it
- * into a reading itself) is recorded as that location's failure, never as the read's.
+ * Aggregation of route read-locations' multicast: each location's branch answers a
+ * {@link LocationReading}; together they become the read's {@link Readings}, the body after the
+ * multicast. A branch that failed without a reading is reported as that location's failure.
+ * (Exchange: this is Camel's aggregation contract.)
  */
 public final class CollectReadings implements AggregationStrategy {
     private static final Logger LOG = LoggerFactory.getLogger(CollectReadings.class);
@@ -27,22 +28,23 @@ public final class CollectReadings implements AggregationStrategy {
 
     @Override
     public Exchange aggregate(Exchange oldExchange, Exchange newExchange, Exchange inputExchange) {
-        ReadContext ctx = inputExchange.getProperty(ReadContext.PROPERTY, ReadContext.class);
-        if (newExchange == null || ctx == null) {
-            return inputExchange;
-        }
-        LocationReading reading = newExchange.getMessage().getBody(LocationReading.class);
-        if (reading == null) {
-            String source = newExchange.getProperty(ReadContext.SOURCE_PROPERTY, String.class);
-            Throwable error = newExchange.getException();
-            if (source != null) {
-                reading = LocationReading.failed(Source.byId(source), classifier.classify(error));
+        Readings readings = oldExchange != null && oldExchange.getMessage().getBody() instanceof Readings r ? r
+                : new Readings(inputExchange.getMessage().getBody(UserKey.class));
+        Exchange result = oldExchange != null ? oldExchange : newExchange;
+        if (newExchange != null) {
+            LocationReading reading = newExchange.getMessage().getBody(LocationReading.class);
+            String source = newExchange.getProperty(ReadSteps.SOURCE_PROPERTY, String.class);
+            if (reading == null && source != null) {
+                reading = LocationReading.failed(Source.byId(source), classifier.classify(newExchange.getException()));
+            }
+            newExchange.setException(null);
+            if (reading != null) {
+                readings.record(reading);
             }
         }
-        if (reading != null) {
-            ctx.record(reading);
-        }
-        return inputExchange;
+        result.setException(null);
+        result.getMessage().setBody(readings);
+        return result;
     }
 
     @Override

@@ -10,8 +10,7 @@ import java.util.UUID;
 
 import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.core.Field;
-import dev.agentconfig.store.PendingEntry;
-import org.apache.camel.Exchange;
+import dev.agentconfig.core.PendingEntry;
 
 /**
  * The seed's diagnostic tool, done properly: what each location holds (the key masked), each
@@ -36,8 +35,7 @@ public final class Diagnostics {
     public record Check(String id, String title, boolean pass, String detail) {
     }
 
-    public Map<String, Object> report(Exchange exchange) {
-        ReadResult result = exchange.getProperty(ReadResult.PROPERTY, ReadResult.class);
+    public Map<String, Object> report(ReadResult result) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("tenantId", result.tenantId());
         body.put("userId", result.userId().toString());

@@ -7,7 +7,7 @@ import java.util.Optional;
 
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.Field;
-import dev.agentconfig.store.PendingEntry;
+import dev.agentconfig.core.PendingEntry;
 
 /**
  * What one location answered for one (tenant, user): its status, the fields it holds, and for

@@ -10,7 +10,6 @@ import dev.agentconfig.core.Field;
 /** A finished read: what each location answered and the winning value of each field. */
 public record ReadResult(String tenantId, UUID userId, List<LocationReading> readings,
                          Map<Field, FieldValue> winners) {
-    public static final String PROPERTY = "agentconfig.readResult";
 
     public LocationReading reading(Source source) {
         return readings.stream().filter(r -> r.source() == source).findFirst()

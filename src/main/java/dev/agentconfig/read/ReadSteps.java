@@ -1,25 +1,23 @@
 package dev.agentconfig.read;
 
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.EnumMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.agentconfig.api.PathIdentity;
-import dev.agentconfig.api.Problem;
 import dev.agentconfig.core.Failure;
-import dev.agentconfig.failure.FailureClassifier;
-import dev.agentconfig.json.Json;
 import dev.agentconfig.core.Field;
-import dev.agentconfig.save.Identifiers;
+import dev.agentconfig.core.HybridLogicalClock;
+import dev.agentconfig.core.PendingEntry;
+import dev.agentconfig.core.UserKey;
+import dev.agentconfig.json.Json;
 import dev.agentconfig.store.LocalStore;
-import dev.agentconfig.store.PendingEntry;
+import dev.agentconfig.transport.FailureClassifier;
+import dev.agentconfig.transport.StoredRow;
+import dev.agentconfig.transport.TargetRows;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -28,11 +26,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The steps of the read routes (routes/read.camel.yaml): what each location's branch does with
- * its answer, and how the readings become one result. The merge itself is {@link FieldMerge}.
+ * The steps of the read routes (routes/read.camel.yaml): what each location's branch makes of its
+ * answer, and how the readings become one result. The merge itself is {@link FieldMerge}.
  */
 public final class ReadSteps {
     private static final Logger LOG = LoggerFactory.getLogger(ReadSteps.class);
+    /** Set by each location's route before it asks: which location this branch is (never a caller's input). */
+    public static final String SOURCE_PROPERTY = "agentconfig.read.source";
 
     private final KeyReader keys;
     private final FailureClassifier classifier;
@@ -50,41 +50,20 @@ public final class ReadSteps {
                 .register(meters);
     }
 
-    /**
-     * Validates tenant and user (400 otherwise) and opens the read. Whose configuration: the path's
-     * identity as the front door checked it (PathIdentity), never a header or query parameter.
-     */
-    public void begin(Exchange exchange) {
-        PathIdentity path = PathIdentity.of(exchange);
-        String tenant = Identifiers.tenant(path.tenantId());
-        UUID user = Identifiers.user(path.userId());
-        exchange.getMessage().setBody(null);
-        exchange.setProperty(ReadContext.PROPERTY, new ReadContext(tenant, user));
-    }
-
-    /** The named parameters of both table queries: the user AND the tenant, so another tenant finds nothing. */
-    public Map<String, Object> queryParams(Exchange exchange) {
-        ReadContext ctx = context(exchange);
-        Map<String, Object> p = new LinkedHashMap<>();
-        p.put("userId", ctx.userId().toString());
-        p.put("tenantId", ctx.tenantId());
-        return p;
-    }
-
     // ----- user_profiles ---------------------------------------------------------------------
 
-    public LocationReading profileRead(Exchange exchange) {
-        ReadContext ctx = context(exchange);
-        Map<String, Object> row = firstRow(exchange);
-        if (row == null) {
+    public LocationReading profileRead(StoredRow<TargetRows.ProfileRecord> stored) {
+        UserKey key = stored.key();
+        if (stored.row().isEmpty()) {
             return LocationReading.empty(Source.USER_PROFILES);
         }
-        Instant updatedAt = instant(row.get("updated_at"));
-        JsonNode versions = jsonObject(row.get("field_versions"));
-        JsonNode config = jsonObject(row.get("agent_config"));
+        TargetRows.ProfileRecord row = stored.row().get();
+        Instant updatedAt = row.updatedAt();
+        JsonNode versions = jsonObject(row.fieldVersions());
+        JsonNode config = jsonObject(row.agentConfig());
         Map<Field, FieldValue> fields = new EnumMap<>(Field.class);
-        String envelope = (String) row.get("encrypted_retell_api_key");
-        keyValue(ctx, Source.USER_PROFILES, envelope, false, versions, updatedAt).ifPresent(v -> fields.put(v.field(), v));
+        keyValue(key, Source.USER_PROFILES, row.encryptedApiKey(), false, versions, updatedAt)
+                .ifPresent(v -> fields.put(v.field(), v));
         agentIdValue(Source.USER_PROFILES, Field.CALL_AGENT_ID, config.get("call_agent_id"), versions, updatedAt)
                 .ifPresent(v -> fields.put(v.field(), v));
         agentIdValue(Source.USER_PROFILES, Field.SMS_AGENT_ID, config.get("sms_agent_id"), versions, updatedAt)
@@ -94,29 +73,29 @@ public final class ReadSteps {
 
     // ----- user_settings ---------------------------------------------------------------------
 
-    public LocationReading settingsRead(Exchange exchange) {
-        ReadContext ctx = context(exchange);
-        Map<String, Object> row = firstRow(exchange);
-        if (row == null) {
+    public LocationReading settingsRead(StoredRow<TargetRows.SettingsRecord> stored) {
+        UserKey key = stored.key();
+        if (stored.row().isEmpty()) {
             return LocationReading.empty(Source.USER_SETTINGS);
         }
-        Instant updatedAt = instant(row.get("updated_at"));
-        Instant keyUpdatedAt = instant(row.get("api_key_updated_at"));
-        JsonNode versions = jsonObject(row.get("field_versions"));
-        JsonNode config = jsonObject(row.get("retell_config"));
-        JsonNode sealedKeys = jsonObject(row.get("encrypted_api_keys"));
+        TargetRows.SettingsRecord row = stored.row().get();
+        Instant updatedAt = row.updatedAt();
+        Instant keyUpdatedAt = row.apiKeyUpdatedAt();
+        JsonNode versions = jsonObject(row.fieldVersions());
+        JsonNode config = jsonObject(row.retellConfig());
+        JsonNode sealedKeys = jsonObject(row.encryptedApiKeys());
         // the seed wrote the plaintext key into retell_config; it is read (and masked) until the
         // next save seals it, but an encrypted, versioned key always takes precedence over it
         JsonNode legacy = config.get("api_key");
         boolean legacyPresent = legacy != null && legacy.isTextual() && !legacy.asText().isEmpty();
         Map<Field, FieldValue> fields = new EnumMap<>(Field.class);
         JsonNode sealed = sealedKeys.get("retell_api_key");
-        Optional<FieldValue> key = keyValue(ctx, Source.USER_SETTINGS, textOrNull(sealed), false, versions,
+        Optional<FieldValue> keyValue = keyValue(key, Source.USER_SETTINGS, textOrNull(sealed), false, versions,
                 keyUpdatedAt != null ? keyUpdatedAt : updatedAt);
-        if (key.isEmpty() && legacyPresent) {
-            key = keyValue(ctx, Source.USER_SETTINGS, legacy.asText(), true, versions, updatedAt);
+        if (keyValue.isEmpty() && legacyPresent) {
+            keyValue = keyValue(key, Source.USER_SETTINGS, legacy.asText(), true, versions, updatedAt);
         }
-        key.ifPresent(v -> fields.put(v.field(), v));
+        keyValue.ifPresent(v -> fields.put(v.field(), v));
         agentIdValue(Source.USER_SETTINGS, Field.CALL_AGENT_ID, config.get("call_agent_id"), versions, updatedAt)
                 .ifPresent(v -> fields.put(v.field(), v));
         agentIdValue(Source.USER_SETTINGS, Field.SMS_AGENT_ID, config.get("sms_agent_id"), versions, updatedAt)
@@ -126,10 +105,9 @@ public final class ReadSteps {
 
     // ----- local store -----------------------------------------------------------------------
 
-    /** The key's local entry, if any: its fields and its sync state. The file is read as-is (rename is atomic). */
-    public LocationReading localRead(Exchange exchange) {
-        ReadContext ctx = context(exchange);
-        Optional<PendingEntry> found = localStore.read(ctx.tenantId(), ctx.userId().toString());
+    /** The user's local entry, if any: its fields and its sync state. The file is read as-is (rename is atomic). */
+    public LocationReading localRead(UserKey key) {
+        Optional<PendingEntry> found = localStore.read(key);
         if (found.isEmpty()) {
             return LocationReading.empty(Source.LOCAL_STORE);
         }
@@ -137,32 +115,38 @@ public final class ReadSteps {
         Map<Field, FieldValue> fields = new EnumMap<>(Field.class);
         entry.fields().forEach((name, fe) -> Field.byJson(name).ifPresent(field -> {
             String reason = field.secret()
-                    ? keys.unreadableReason(ctx.tenantId(), ctx.userId(), fe.value(), false) : null;
-            fields.put(field, new FieldValue(field, fe.value(), fe.version(), instantOfVersion(fe.version()),
+                    ? keys.unreadableReason(key.tenantId(), key.userId(), fe.value(), false) : null;
+            fields.put(field, new FieldValue(field, fe.value(), fe.version(), HybridLogicalClock.instant(fe.version()),
                     Source.LOCAL_STORE, false, reason));
         }));
         return LocationReading.found(Source.LOCAL_STORE, fields, entry, false,
                 entry.updatedAt() == null ? null : Instant.parse(entry.updatedAt()));
     }
 
-    /** A location failed: classified once, reported in the answer, and the read goes on. */
+    /**
+     * A location failed: classified once, reported in the answer, and the read goes on.
+     * Exchange: the doCatch glue of a location's branch (its source and the caught exception).
+     */
     public LocationReading locationFailed(Exchange exchange) {
-        Source source = Source.byId(exchange.getProperty(ReadContext.SOURCE_PROPERTY, String.class));
+        Source source = Source.byId(exchange.getProperty(SOURCE_PROPERTY, String.class));
         Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         Failure failure = classifier.classify(error);
-        ReadContext ctx = context(exchange);
-        LOG.warn("Read of {}/{}: {} not readable ({} {}: {})", ctx.tenantId(), ctx.userId(), source.id(),
+        Object key = exchange.getMessage().getBody();
+        LOG.warn("Read of {}: {} not readable ({} {}: {})", key instanceof UserKey k ? k : "?", source.id(),
                 failure.failureClass().id(), failure.code(), failure.message());
         return LocationReading.failed(source, failure);
     }
 
     // ----- merge -----------------------------------------------------------------------------
 
-    /** The multicast is over (or timed out): freeze the readings and merge them per field. */
-    public ReadResult merge(Exchange exchange) {
-        ReadContext ctx = context(exchange);
-        List<LocationReading> readings = ctx.close();
-        for (LocationReading r : readings) {
+    /**
+     * The multicast is over (or timed out): freeze the readings and merge them per field. The body is
+     * the readings, or the user's key itself when no location answered in time.
+     */
+    public ReadResult merge(Object collected) {
+        Readings readings = collected instanceof Readings r ? r : new Readings((UserKey) collected);
+        List<LocationReading> all = readings.close();
+        for (LocationReading r : all) {
             if (!r.status().answered()) {
                 Counter.builder("agentconfig.read.location.failures")
                         .description("Locations that failed or timed out during a read")
@@ -171,43 +155,24 @@ public final class ReadSteps {
                         .tag("class", r.failure() == null ? "timeout" : r.failure().failureClass().id())
                         .register(meters).increment();
                 if (r.status() == LocationStatus.TIMEOUT) {
-                    LOG.warn("Read of {}/{}: {} did not answer in time", ctx.tenantId(), ctx.userId(), r.source().id());
+                    LOG.warn("Read of {}: {} did not answer in time", readings.key(), r.source().id());
                 }
             }
         }
-        ReadResult result = new ReadResult(ctx.tenantId(), ctx.userId(), readings, FieldMerge.merge(readings));
-        readTimer.record(System.nanoTime() - ctx.startedNanos(), TimeUnit.NANOSECONDS);
-        exchange.setProperty(ReadResult.PROPERTY, result);
+        ReadResult result = new ReadResult(readings.key().tenantId(), readings.key().userId(), all, FieldMerge.merge(all));
+        readTimer.record(System.nanoTime() - readings.startedNanos(), TimeUnit.NANOSECONDS);
         return result;
-    }
-
-    /**
-     * The answer of a read (the key masked). 404 when no location knows the user under this
-     * tenant; 503 when nothing was found but a location could not be asked (it might hold the user).
-     */
-    public Map<String, Object> view(Exchange exchange) {
-        ReadResult result = exchange.getProperty(ReadResult.PROPERTY, ReadResult.class);
-        if (!result.found()) {
-            if (result.allAnswered()) {
-                throw Problem.notFound("no configuration is stored for user " + result.userId() + " under tenant "
-                        + result.tenantId());
-            }
-            throw new Problem(503, "locations-unavailable", "The configuration cannot be read now",
-                    "no location that answered knows user " + result.userId() + ", and some locations could not "
-                            + "be read; retry later", Map.of("sources", ReadView.sources(result)));
-        }
-        return ReadView.of(result, keys);
     }
 
     // ----- helpers ---------------------------------------------------------------------------
 
-    private Optional<FieldValue> keyValue(ReadContext ctx, Source source, String stored, boolean legacy,
+    private Optional<FieldValue> keyValue(UserKey key, Source source, String stored, boolean legacy,
                                           JsonNode versions, Instant rowUpdatedAt) {
         long version = legacy ? 0 : version(versions, Field.RETELL_API_KEY);
         if (stored == null && version == 0) {
             return Optional.empty();
         }
-        String reason = keys.unreadableReason(ctx.tenantId(), ctx.userId(), stored, legacy);
+        String reason = keys.unreadableReason(key.tenantId(), key.userId(), stored, legacy);
         return Optional.of(new FieldValue(Field.RETELL_API_KEY, stored, version, updatedAt(version, rowUpdatedAt),
                 source, legacy, reason));
     }
@@ -229,49 +194,18 @@ public final class ReadSteps {
 
     /** A version is the save's acceptance time in microseconds: the field's own write time. */
     static Instant updatedAt(long version, Instant rowUpdatedAt) {
-        return version > 0 ? instantOfVersion(version) : rowUpdatedAt;
-    }
-
-    static Instant instantOfVersion(long version) {
-        return Instant.ofEpochSecond(version / 1_000_000L, (version % 1_000_000L) * 1_000L);
+        return version > 0 ? HybridLogicalClock.instant(version) : rowUpdatedAt;
     }
 
     private static String textOrNull(JsonNode node) {
         return node == null || node.isNull() ? null : node.asText();
     }
 
-    private static JsonNode jsonObject(Object text) {
+    private static JsonNode jsonObject(String text) {
         if (text == null) {
             return Json.MAPPER.createObjectNode();
         }
-        JsonNode node = Json.tree(text.toString());
+        JsonNode node = Json.tree(text);
         return node.isObject() ? node : Json.MAPPER.createObjectNode();
-    }
-
-    private static Instant instant(Object value) {
-        if (value instanceof Timestamp ts) {
-            return ts.toInstant();
-        }
-        if (value instanceof java.time.OffsetDateTime odt) {
-            return odt.toInstant();
-        }
-        return null;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> firstRow(Exchange exchange) {
-        Object body = exchange.getMessage().getBody();
-        if (body instanceof List<?> rows && !rows.isEmpty()) {
-            return (Map<String, Object>) rows.get(0);
-        }
-        return null;
-    }
-
-    static ReadContext context(Exchange exchange) {
-        ReadContext ctx = exchange.getProperty(ReadContext.PROPERTY, ReadContext.class);
-        if (ctx == null) {
-            throw new IllegalStateException("no read in this exchange");
-        }
-        return ctx;
     }
 }

@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import dev.agentconfig.core.Field;
-import dev.agentconfig.store.PendingEntry;
+import dev.agentconfig.core.PendingEntry;
 
 /**
  * The answer of a read, in the contract's shape: the merged values (the key masked, or null when

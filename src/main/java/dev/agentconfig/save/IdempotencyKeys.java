@@ -12,7 +12,8 @@ import java.util.UUID;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
-import dev.agentconfig.api.Problem;
+import dev.agentconfig.core.HybridLogicalClock;
+import dev.agentconfig.core.SaveCommand;
 
 /**
  * Remembers recent Idempotency-Keys (in memory, bounded): a repeated request with the same key
@@ -24,6 +25,8 @@ public final class IdempotencyKeys {
     }
 
     private final Map<String, Seen> seen;
+    /** saveId -> the scoped key that assigned it, to follow a save written again at a newer version. */
+    private final Map<UUID, String> bySaveId = new java.util.HashMap<>();
     private final byte[] macKey = new byte[32];
 
     public IdempotencyKeys(int capacity) {
@@ -31,7 +34,11 @@ public final class IdempotencyKeys {
         this.seen = new LinkedHashMap<>(capacity, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, Seen> eldest) {
-                return size() > capacity;
+                if (size() > capacity) {
+                    bySaveId.remove(eldest.getValue().saveId());
+                    return true;
+                }
+                return false;
             }
         };
     }
@@ -41,13 +48,13 @@ public final class IdempotencyKeys {
     }
 
     /** The (saveId, version) to use: remembered ones for a replay, fresh ones otherwise. */
-    public synchronized Assigned assign(SaveRequest request, String key, VersionClock clock) {
-        String scoped = request.tenantId() + "/" + request.userId() + "/" + key;
+    public synchronized Assigned assign(SaveCommand request, String key, HybridLogicalClock clock) {
+        String scoped = request.user() + "/" + key;
         byte[] fp = fingerprint(request);
         Seen previous = seen.get(scoped);
         if (previous != null) {
             if (!Arrays.equals(previous.fingerprint(), fp)) {
-                throw Problem.idempotencyConflict("Idempotency-Key " + key
+                throw new IdempotencyConflict("Idempotency-Key " + key
                         + " was already used for a different save of this user");
             }
             return new Assigned(previous.saveId(), previous.version(), false);
@@ -55,6 +62,7 @@ public final class IdempotencyKeys {
         UUID saveId = UUID.randomUUID();
         long version = clock.next();
         seen.put(scoped, new Seen(fp, saveId, version));
+        bySaveId.put(saveId, scoped);
         return new Assigned(saveId, version, true);
     }
 
@@ -62,15 +70,15 @@ public final class IdempotencyKeys {
      * The save was versioned again (a target held a version from a clock ahead): a repeat of the
      * request must carry the version that was written, or it would be answered stale by its own save.
      */
-    public synchronized void reversioned(String tenantId, UUID userId, String key, UUID saveId, long version) {
-        String scoped = tenantId + "/" + userId + "/" + key;
-        Seen previous = seen.get(scoped);
+    public synchronized void reversioned(UUID saveId, long version) {
+        String scoped = bySaveId.get(saveId);
+        Seen previous = scoped == null ? null : seen.get(scoped);
         if (previous != null && previous.saveId().equals(saveId)) {
             seen.put(scoped, new Seen(previous.fingerprint(), saveId, version));
         }
     }
 
-    private byte[] fingerprint(SaveRequest request) {
+    private byte[] fingerprint(SaveCommand request) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(macKey, "HmacSHA256"));

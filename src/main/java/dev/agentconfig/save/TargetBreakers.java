@@ -8,9 +8,9 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import dev.agentconfig.config.Settings;
-import dev.agentconfig.db.Backend;
+import dev.agentconfig.transport.Backend;
 import dev.agentconfig.core.FailureClass;
-import dev.agentconfig.failure.FailureClassifier;
+import dev.agentconfig.transport.FailureClassifier;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import org.apache.camel.support.service.ServiceSupport;

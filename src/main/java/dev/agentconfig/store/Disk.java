@@ -6,12 +6,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * The three file-system operations that make a local-store entry durable, in one seam so that a
- * test can record their order (the bytes themselves are written by the Camel file endpoint).
+ * The file-system operations that make a local-store entry durable, in one seam so that a test can
+ * record their order: write the temp file, force it, rename it over the entry, force the directory.
  */
 public interface Disk {
+
+    /** Creates or truncates {@code file} (mode 0600) and writes {@code bytes} into it. */
+    void write(Path file, byte[] bytes) throws IOException;
 
     /** fsync(2) of a file: its bytes are on disk when this returns. */
     void force(Path file) throws IOException;
@@ -25,6 +29,14 @@ public interface Disk {
     /** The real file system. */
     static Disk system() {
         return new Disk() {
+            @Override
+            public void write(Path file, byte[] bytes) throws IOException {
+                if (!Files.exists(file)) {
+                    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                }
+                Files.write(file, bytes, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+            }
+
             @Override
             public void force(Path file) throws IOException {
                 try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {

@@ -39,6 +39,7 @@ public record PassSummary(Instant startedAt, Duration took, String skipped, int 
         return due - count(Result.DEFERRED) - count(Result.GONE);
     }
 
+    @com.fasterxml.jackson.annotation.JsonValue
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("status", skipped == null ? "completed" : "skipped");

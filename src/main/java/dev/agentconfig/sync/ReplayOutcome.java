@@ -1,11 +1,12 @@
 package dev.agentconfig.sync;
 
+import java.util.Locale;
 import java.util.Map;
 
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.Target;
 import dev.agentconfig.core.TargetState;
-import dev.agentconfig.store.EntryKey;
+import dev.agentconfig.core.UserKey;
 
 /**
  * What one replay of one local entry came to.
@@ -14,7 +15,7 @@ import dev.agentconfig.store.EntryKey;
  * @param failure     the failure that keeps the entry in the store, if any
  * @param unreachable the database could not be reached (or its breaker is open): the pass stops
  */
-public record ReplayOutcome(EntryKey key, Result result, Map<Target, TargetState> states, Failure failure,
+public record ReplayOutcome(UserKey key, Result result, Map<Target, TargetState> states, Failure failure,
                             boolean unreachable) {
 
     public enum Result {
@@ -36,11 +37,11 @@ public record ReplayOutcome(EntryKey key, Result result, Map<Target, TargetState
         FAILED;
 
         public String id() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
-    public static ReplayOutcome of(EntryKey key, Result result) {
+    public static ReplayOutcome of(UserKey key, Result result) {
         return new ReplayOutcome(key, result, Map.of(), null, false);
     }
 }

@@ -5,68 +5,62 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Supplier;
 
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.FailureClass;
-import dev.agentconfig.failure.FailureClassifier;
+import dev.agentconfig.core.PendingEntry;
+import dev.agentconfig.core.SealedSave;
 import dev.agentconfig.core.Target;
+import dev.agentconfig.core.TargetOutcome;
 import dev.agentconfig.core.TargetState;
-import dev.agentconfig.store.PendingEntry;
+import dev.agentconfig.store.StoreChange;
 import dev.agentconfig.sync.ReplayOutcome.Result;
 
 /**
- * What becomes of a local entry once it was replayed: the one place that decides. Called with
- * the key's lock held and the entry re-read, so a save merged in meanwhile is seen here.
+ * What becomes of a local entry once it was replayed: the one place that decides. Called under the
+ * entry's lock with the entry as it is now, so a save merged in meanwhile is seen here.
  *
- * <p>The entry is only ever removed when its revision is still the one that was replayed: a save
- * that arrived during the replay bumped the revision and stays pending, whole, for the next pass
- * (replaying what the database already holds again is a no-op thanks to the per-field guard).
+ * <p>The entry is only ever removed when its revision is still the one that was replayed: a save that
+ * arrived during the replay bumped the revision and stays pending, whole, for the next pass (replaying
+ * what the database already holds again is a no-op thanks to the per-field guard).
  */
 public final class Settlement {
-
-    public enum Action { NONE, WRITE, REMOVE }
-
-    /** The decision: what to do with the file, the entry to write (for WRITE), and the result. */
-    public record Decision(Action action, PendingEntry entry, Result result, Failure failure) {
-    }
 
     private Settlement() {
     }
 
     /**
-     * @param current the entry as it is now, read under the key's lock; only read when the entry
-     *                is not drained (removal checks the revision itself: LocalStore.removeIfUnchanged)
+     * @param replayed the entry as it was replayed: its pending targets and its revision
+     * @param outcomes what each replayed target made of it (a target not attempted has none)
+     * @param current  the entry as it is now, read under its lock
      */
-    public static Decision decide(PendingEntry replayed, Supplier<Optional<PendingEntry>> current,
-                                  Map<Target, TargetState> states, Map<Target, Failure> failures,
-                                  Instant now, Backoff backoff) {
-        List<String> remaining = new ArrayList<>();
-        for (String table : replayed.pendingTargets()) {
-            TargetState s = states.get(Target.byTable(table));
+    public static StoreChange<Result> decide(SealedSave replayed, Map<Target, TargetOutcome> outcomes,
+                                             Optional<PendingEntry> current, Instant now, Backoff backoff) {
+        List<Target> remaining = new ArrayList<>();
+        for (Target t : replayed.targets()) {
+            TargetOutcome o = outcomes.get(t);
+            TargetState s = o == null ? null : o.state();
             if (s != TargetState.SAVED && s != TargetState.STALE) {
-                remaining.add(table);
+                remaining.add(t);
             }
         }
         if (remaining.isEmpty()) {
-            return new Decision(Action.REMOVE, null, Result.DRAINED, null);
+            return new StoreChange.Remove<>(replayed.entryRevision(), Result.DRAINED, Result.CHANGED);
         }
-        Optional<PendingEntry> currentEntry = current.get();
-        if (currentEntry.isEmpty()) {
-            return new Decision(Action.NONE, null, Result.GONE, null);
+        if (current.isEmpty()) {
+            return new StoreChange.Keep<>(Result.GONE);
         }
-        PendingEntry entry = currentEntry.get();
-        if (entry.revision() != replayed.revision()) {
-            return new Decision(Action.NONE, null, Result.CHANGED, null);
+        PendingEntry entry = current.get();
+        if (entry.revision() != replayed.entryRevision()) {
+            return new StoreChange.Keep<>(Result.CHANGED);
         }
         Target blockingTarget = null;
         Target retryTarget = null;
         boolean charged = false;
-        for (String table : remaining) {
-            Target t = Target.byTable(table);
-            Failure f = failures.get(t);
+        for (Target t : remaining) {
+            Failure f = outcomes.get(t) == null ? null : outcomes.get(t).failure();
             if (f == null) {
-                continue; // not attempted (e.g. settings after a tenant conflict on profiles)
+                continue; // not attempted
             }
             if (f.failureClass() == FailureClass.REJECTED || f.failureClass() == FailureClass.TENANT_CONFLICT) {
                 if (blockingTarget == null) {
@@ -76,27 +70,24 @@ public final class Settlement {
                 retryTarget = t;
             }
             // an open breaker never asked the database: that is not an attempt of this entry
-            charged |= !FailureClassifier.CODE_BREAKER_OPEN.equals(f.code());
+            charged |= !f.breakerOpen();
         }
-        boolean progress = remaining.size() < replayed.pendingTargets().size();
+        List<String> tables = remaining.stream().map(Target::table).toList();
+        boolean progress = remaining.size() < replayed.targets().size();
         if (blockingTarget != null) {
-            Failure f = failures.get(blockingTarget);
-            PendingEntry quarantined = entry.settled(remaining, PendingEntry.QUARANTINED,
-                    error(f, blockingTarget, now), entry.attempts() + 1, null, now);
-            return new Decision(Action.WRITE, quarantined, Result.QUARANTINED, f);
+            Failure f = outcomes.get(blockingTarget).failure();
+            PendingEntry quarantined = entry.settled(tables, PendingEntry.QUARANTINED,
+                    PendingEntry.ErrorInfo.of(f, blockingTarget, now), entry.attempts() + 1, null, now);
+            return new StoreChange.Write<>(quarantined, Result.QUARANTINED);
         }
         if (retryTarget == null || (!charged && !progress)) {
-            return new Decision(Action.NONE, null, Result.DEFERRED, retryTarget == null ? null : failures.get(retryTarget));
+            return new StoreChange.Keep<>(Result.DEFERRED);
         }
-        Failure f = failures.get(retryTarget);
+        Failure f = outcomes.get(retryTarget).failure();
         int attempts = charged ? entry.attempts() + 1 : entry.attempts();
         Instant next = charged ? now.plus(backoff.delay(attempts)) : entry.nextAttempt();
-        PendingEntry retrying = entry.settled(remaining, PendingEntry.PENDING, error(f, retryTarget, now), attempts,
-                next, now);
-        return new Decision(Action.WRITE, retrying, progress ? Result.PARTIAL : Result.RETRYING, f);
-    }
-
-    static PendingEntry.ErrorInfo error(Failure f, Target target, Instant now) {
-        return new PendingEntry.ErrorInfo(f.failureClass().id(), f.code(), f.message(), target.table(), now.toString());
+        PendingEntry retrying = entry.settled(tables, PendingEntry.PENDING, PendingEntry.ErrorInfo.of(f, retryTarget, now),
+                attempts, next, now);
+        return new StoreChange.Write<>(retrying, progress ? Result.PARTIAL : Result.RETRYING);
     }
 }

@@ -29,7 +29,7 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.agentconfig.json.Json;
-import dev.agentconfig.store.PendingEntry;
+import dev.agentconfig.core.PendingEntry;
 import dev.agentconfig.testing.ServiceTestSupport;
 import dev.agentconfig.testing.UserJwts;
 import org.apache.camel.Exchange;

@@ -197,7 +197,7 @@ class BenchmarkSuite extends ServiceTestSupport {
 
     private void routeRead(String tenant, UUID user) {
         Exchange ex = template.request("direct:read",
-                e -> e.setProperty(PathIdentity.PROPERTY, new PathIdentity(tenant, user.toString())));
+                e -> e.getMessage().setBody(dev.agentconfig.core.UserKey.of(tenant, user.toString())));
         if (ex.getException() != null) {
             throw new IllegalStateException(ex.getException());
         }

@@ -128,13 +128,28 @@ class CoreRulesTest {
     @Test
     void theClockNeverGoesBackAndStaysAboveWhatItObserved() {
         AtomicLong wall = new AtomicLong(1_000_000);
-        HybridLogicalClock clock = new HybridLogicalClock(wall::get);
+        java.time.Clock clockOfWall = new java.time.Clock() {
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            public Instant instant() {
+                return HybridLogicalClock.instant(wall.get());
+            }
+        };
+        HybridLogicalClock clock = new HybridLogicalClock(clockOfWall, java.time.Duration.ofHours(1));
         long a = clock.next();
         wall.set(500_000); // the wall clock steps back
         long b = clock.next();
         assertThat(b).isGreaterThan(a);
-        clock.observe(9_000_000); // another instance stored a newer version
+        assertThat(clock.observe(9_000_000)).isEqualTo(HybridLogicalClock.Observation.ADOPTED);
         assertThat(clock.next()).isGreaterThan(9_000_000);
+        assertThat(clock.observe(9_000_000)).isEqualTo(HybridLogicalClock.Observation.BEHIND);
+        assertThat(clock.observe(9_000_000_000L + 4_000_000_000L)).isEqualTo(HybridLogicalClock.Observation.TOO_FAR_AHEAD);
         wall.set(20_000_000);
         assertThat(clock.next()).isEqualTo(20_000_000);
         assertThat(HybridLogicalClock.instant(HybridLogicalClock.micros(NOW))).isEqualTo(NOW);

@@ -161,7 +161,7 @@ class ReadHttpTest extends ReadTestSupport {
 
         // any authenticated caller that is not the service (issue 5's end-user JWTs) is refused
         // with 403, and the attempt is audited: the decision is HttpGuard.mayReveal
-        Reveal reveal = context.getRegistry().lookupByNameAndType("reveal", Reveal.class);
+        dev.agentconfig.api.HttpReads reveal = context.getRegistry().lookupByNameAndType("httpReads", dev.agentconfig.api.HttpReads.class);
         HttpGuard guard = context.getRegistry().lookupByNameAndType("httpGuard", HttpGuard.class);
         Exchange asUser = new DefaultExchange(context);
         asUser.getMessage().setHeader(Exchange.HTTP_QUERY, "reveal=true");

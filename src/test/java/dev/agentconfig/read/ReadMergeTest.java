@@ -50,7 +50,7 @@ class ReadMergeTest extends ReadTestSupport {
             assertThat(view.get("fields").get(f).get("source").asText()).isEqualTo("user_profiles");
             assertThat(view.get("fields").get(f).get("version").asLong()).isEqualTo(version);
             assertThat(view.get("fields").get(f).get("updatedAt").asText()).startsWith(
-                    ReadSteps.instantOfVersion(version).toString().substring(0, 19));
+                    dev.agentconfig.core.HybridLogicalClock.instant(version).toString().substring(0, 19));
         }
         assertThat(view.get("sync").get("state").asText()).isEqualTo("synced");
         assertThat(view.get("sync").get("pendingTargets")).isEmpty();

@@ -20,7 +20,7 @@ import java.util.UUID;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.agentconfig.api.PathIdentity;
 import dev.agentconfig.json.Json;
-import dev.agentconfig.store.PendingEntry;
+import dev.agentconfig.core.PendingEntry;
 import dev.agentconfig.testing.ServiceTestSupport;
 import org.apache.camel.Exchange;
 
@@ -101,11 +101,16 @@ abstract class ReadTestSupport extends ServiceTestSupport {
     /** The read through direct:read: the answer as JSON (exceptions are returned, not thrown). */
     protected JsonNode read(String tenant, UUID user) {
         Exchange ex = template.request("direct:read",
-                e -> e.setProperty(PathIdentity.PROPERTY, new PathIdentity(tenant, user.toString())));
+                e -> e.getMessage().setBody(dev.agentconfig.core.UserKey.of(tenant, user.toString())));
         if (ex.getException() != null) {
             throw new AssertionError("read failed: " + ex.getException());
         }
-        return Json.tree(Json.write(ex.getMessage().getBody()));
+        var result = ex.getMessage().getBody(dev.agentconfig.read.ReadResult.class);
+        if (!result.found()) {
+            throw new AssertionError("read found nothing for " + tenant + "/" + user);
+        }
+        return Json.tree(Json.write(dev.agentconfig.read.ReadView.of(result,
+                context.getRegistry().lookupByNameAndType("keyReader", dev.agentconfig.read.KeyReader.class))));
     }
 
     protected HttpResponse<String> get(String path, String token) {

@@ -17,7 +17,7 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.agentconfig.json.Json;
-import dev.agentconfig.store.PendingEntry;
+import dev.agentconfig.core.PendingEntry;
 import dev.agentconfig.testing.ServiceTestSupport;
 import dev.agentconfig.testing.SteppableClock;
 import org.apache.camel.spi.Registry;

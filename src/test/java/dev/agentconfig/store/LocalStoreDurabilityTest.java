@@ -10,6 +10,7 @@ import java.util.UUID;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.agentconfig.core.PendingEntry;
 import dev.agentconfig.testing.ServiceTestSupport;
 import org.apache.camel.spi.Registry;
 import org.apache.camel.support.DefaultRegistry;
@@ -54,23 +55,24 @@ class LocalStoreDurabilityTest extends ServiceTestSupport {
 
         String tmp = "." + user + ".json.tmp";
         String entry = user + ".json";
-        // one save, two targets: each target's dead-letter channel merges into the entry and writes it
+        // one save, both targets failed: one durable write of the entry, with both targets in it
         assertThat(disk.of(tenant)).extracting(Object::toString).containsExactly(
-                "force " + tenant + "/" + tmp, "move " + tenant + "/" + tmp + " -> " + entry, "forceDirectory " + tenant + "/.",
-                "force " + tenant + "/" + tmp, "move " + tenant + "/" + tmp + " -> " + entry, "forceDirectory " + tenant + "/.");
+                "write " + tenant + "/" + tmp, "force " + tenant + "/" + tmp,
+                "move " + tenant + "/" + tmp + " -> " + entry, "forceDirectory " + tenant + "/.");
         List<RecordingDisk.Op> ops = disk.of(tenant);
         // when the temp file was forced it held the whole entry, and the entry's name did not point at it yet
-        assertThat(json(ops.get(0).content()).get("fields").get("callAgentId").get("value").asText()).isEqualTo("c1");
-        assertThat(ops.get(0).entryContent()).isNull();
+        assertThat(json(ops.get(1).content()).get("fields").get("callAgentId").get("value").asText()).isEqualTo("c1");
+        assertThat(json(ops.get(1).content()).get("pendingTargets")).hasSize(2);
+        assertThat(ops.get(1).entryContent()).isNull();
         // the tenant's directory was new: the store's root was forced after it, before the answer
         List<RecordingDisk.Op> all = disk.all();
-        int dirForced = all.indexOf(ops.get(2));
+        int dirForced = all.indexOf(ops.get(3));
         assertThat(all.get(dirForced + 1).toString()).isEqualTo("forceDirectory local-store/.");
 
         // a second save: the old entry stays whole under its name until the new one is on disk
         HttpResponse<String> second = parked(tenant, user, "{\"smsAgentId\":\"s2\"}");
         assertThat(second.statusCode()).as(second.body()).isEqualTo(202);
-        RecordingDisk.Op forced = disk.of(tenant).get(6);
+        RecordingDisk.Op forced = disk.of(tenant).get(5);
         assertThat(forced.toString()).isEqualTo("force " + tenant + "/" + tmp);
         assertThat(json(forced.entryContent()).get("fields").has("smsAgentId")).isFalse();
         assertThat(json(forced.content()).get("fields").get("smsAgentId").get("value").asText()).isEqualTo("s2");
@@ -105,7 +107,7 @@ class LocalStoreDurabilityTest extends ServiceTestSupport {
         // entry, is removed, and nothing is moved aside as corrupt
         LocalStore restarted = new LocalStore(store());
         assertThat(restarted.list()).extracting(PendingEntry::userId).contains(user.toString());
-        assertThat(restarted.read(tenant, user.toString()).orElseThrow().fields().get("callAgentId").value())
+        assertThat(restarted.read(dev.agentconfig.core.UserKey.of(tenant, user.toString())).orElseThrow().fields().get("callAgentId").value())
                 .isEqualTo("acknowledged");
         assertThat(tmp).doesNotExist();
         assertThat(Files.readString(localFile(tenant, user))).isEqualTo(before);

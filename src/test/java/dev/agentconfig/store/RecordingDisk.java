@@ -28,6 +28,12 @@ final class RecordingDisk implements Disk {
     final Set<String> crashBeforeRename = ConcurrentHashMap.newKeySet();
 
     @Override
+    public void write(Path file, byte[] bytes) throws IOException {
+        record(new Op("write", file, null, null, null));
+        real.write(file, bytes);
+    }
+
+    @Override
     public void force(Path file) throws IOException {
         String content = Files.isRegularFile(file) ? Files.readString(file) : null;
         Path entry = file.resolveSibling(file.getFileName().toString().replaceFirst("^\\.", "").replaceFirst("\\.tmp$", ""));

@@ -10,16 +10,18 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.FailureClass;
-import dev.agentconfig.failure.FailureClassifier;
+import dev.agentconfig.core.Failures;
+import dev.agentconfig.core.Field;
+import dev.agentconfig.core.PendingEntry;
+import dev.agentconfig.core.SealedSave;
 import dev.agentconfig.core.Target;
+import dev.agentconfig.core.TargetOutcome;
 import dev.agentconfig.core.TargetState;
-import dev.agentconfig.store.PendingEntry;
+import dev.agentconfig.store.StoreChange;
 import dev.agentconfig.sync.ReplayOutcome.Result;
-import dev.agentconfig.sync.Settlement.Action;
 import org.junit.jupiter.api.Test;
 
 /** The decision taken for an entry once it was replayed, case by case. */
@@ -30,7 +32,7 @@ class SettlementTest {
     private static final Failure DRIFT = new Failure(FailureClass.SCHEMA_DRIFT, "42703", "column \"x\" does not exist");
     private static final Failure REFUSED = new Failure(FailureClass.REJECTED, "23514", "violates check constraint");
     private static final Failure CONFLICT = new Failure(FailureClass.TENANT_CONFLICT, "AC409", "another tenant");
-    private static final Failure BREAKER = new Failure(FailureClass.TRANSIENT, FailureClassifier.CODE_BREAKER_OPEN, "open");
+    private static final Failure BREAKER = Failures.breakerOpen();
 
     private final PendingEntry entry = entry(3, 5);
 
@@ -42,36 +44,54 @@ class SettlementTest {
                 NOW.minusSeconds(5).toString(), revision);
     }
 
-    private Settlement.Decision decide(Optional<PendingEntry> current, TargetState profile, Failure profileFailure,
-                                       TargetState settings, Failure settingsFailure) {
-        Map<Target, TargetState> states = new EnumMap<>(Target.class);
-        Map<Target, Failure> failures = new EnumMap<>(Target.class);
+    /** What the decision does to the file: REMOVE, WRITE or NONE, and the entry written. */
+    enum Action { NONE, WRITE, REMOVE }
+
+    record Decision(Action action, PendingEntry entry, Result result) {
+        static Decision of(StoreChange<Result> c) {
+            if (c instanceof StoreChange.Write<Result> w) {
+                return new Decision(Action.WRITE, w.entry(), w.result());
+            }
+            if (c instanceof StoreChange.Remove<Result> r) {
+                return new Decision(Action.REMOVE, null, r.result());
+            }
+            return new Decision(Action.NONE, null, c.result());
+        }
+    }
+
+    private static TargetOutcome outcome(Target target, TargetState state, Failure failure) {
+        return switch (state) {
+            case SAVED -> new TargetOutcome.Saved(target, Map.of(), null);
+            case STALE -> new TargetOutcome.Stale(target, Map.of(Field.CALL_AGENT_ID, 99L), null);
+            default -> TargetOutcome.failed(target, failure);
+        };
+    }
+
+    private Decision decide(Optional<PendingEntry> current, TargetState profile, Failure profileFailure,
+                            TargetState settings, Failure settingsFailure) {
+        Map<Target, TargetOutcome> outcomes = new EnumMap<>(Target.class);
         if (profile != null) {
-            states.put(Target.USER_PROFILES, profile);
+            outcomes.put(Target.USER_PROFILES, outcome(Target.USER_PROFILES, profile, profileFailure));
         }
         if (settings != null) {
-            states.put(Target.USER_SETTINGS, settings);
+            outcomes.put(Target.USER_SETTINGS, outcome(Target.USER_SETTINGS, settings, settingsFailure));
         }
-        if (profileFailure != null) {
-            failures.put(Target.USER_PROFILES, profileFailure);
-        }
-        if (settingsFailure != null) {
-            failures.put(Target.USER_SETTINGS, settingsFailure);
-        }
-        return Settlement.decide(entry, () -> current, states, failures, NOW, BACKOFF);
+        SealedSave replayed = entry.asReplay();
+        return Decision.of(Settlement.decide(replayed, outcomes, current, NOW, BACKOFF));
     }
 
     @Test
-    void everyTargetSavedOrStaleRemovesWithoutReadingTheEntryAgain() {
-        AtomicInteger reads = new AtomicInteger();
-        var d = Settlement.decide(entry, () -> {
-            reads.incrementAndGet();
-            return Optional.of(entry);
-        }, Map.of(Target.USER_PROFILES, TargetState.SAVED, Target.USER_SETTINGS, TargetState.STALE), Map.of(), NOW,
-                BACKOFF);
-        assertThat(d.action()).isEqualTo(Action.REMOVE);
-        assertThat(d.result()).isEqualTo(Result.DRAINED);
-        assertThat(reads).hasValue(0); // the revision check is LocalStore.removeIfUnchanged's
+    void everyTargetSavedOrStaleRemovesTheEntryAtTheRevisionReplayed() {
+        var c = Settlement.decide(entry.asReplay(), Map.of(
+                        Target.USER_PROFILES, outcome(Target.USER_PROFILES, TargetState.SAVED, null),
+                        Target.USER_SETTINGS, outcome(Target.USER_SETTINGS, TargetState.STALE, null)),
+                Optional.of(entry), NOW, BACKOFF);
+        assertThat(c).isInstanceOf(StoreChange.Remove.class);
+        StoreChange.Remove<Result> remove = (StoreChange.Remove<Result>) c;
+        assertThat(remove.revision()).isEqualTo(5);
+        assertThat(remove.result()).isEqualTo(Result.DRAINED);
+        // a save merged in meanwhile bumped the revision: LocalStore.update keeps the entry
+        assertThat(remove.ifChanged()).isEqualTo(Result.CHANGED);
     }
 
     @Test

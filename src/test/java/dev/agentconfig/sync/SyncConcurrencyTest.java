@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.agentconfig.store.EntryKey;
+import dev.agentconfig.core.UserKey;
 import org.apache.camel.builder.AdviceWith;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
@@ -38,7 +38,7 @@ class SyncConcurrencyTest extends SyncTestSupport {
     private static final int USERS = 40;
     private static final int SAVES_PER_CLIENT = 120;
 
-    private final Set<EntryKey> inFlight = ConcurrentHashMap.newKeySet();
+    private final Set<UserKey> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicInteger overlaps = new AtomicInteger();
 
     @Override
@@ -68,17 +68,17 @@ class SyncConcurrencyTest extends SyncTestSupport {
     void savesDuringPassesAreNeitherLostNorOverwritten() throws Exception {
         AdviceWith.adviceWith(context, "replay-entry", a -> {
             a.weaveAddFirst().process(ex -> {
-                EntryKey key = ex.getMessage().getBody(EntryKey.class);
+                UserKey key = ex.getMessage().getBody(SyncPlan.Replay.class).key();
                 if (!inFlight.add(key)) {
                     overlaps.incrementAndGet();
                 }
                 ex.setProperty("test.key", key);
             });
-            a.weaveAddLast().process(ex -> inFlight.remove(ex.getProperty("test.key", EntryKey.class)));
+            a.weaveAddLast().process(ex -> inFlight.remove(ex.getProperty("test.key", UserKey.class)));
         });
         // a slow disk: widens the window between a replay's database write and its settling, so
         // that saves merged into an entry during its replay actually happen in this test
-        AdviceWith.adviceWith(context, "settle-replay", a -> a.weaveAddFirst().process(ex -> pause(15)));
+        AdviceWith.adviceWith(context, "replay-entry", a -> a.weaveById("settle-replay").before().process(ex -> pause(15)));
         String tenant = newTenant();
         List<UUID> users = new ArrayList<>();
         for (int i = 0; i < USERS; i++) {

@@ -199,12 +199,21 @@ public abstract class ServiceTestSupport extends CamelMainTestSupport {
         breaker("settingsBreaker").reset();
     }
 
-    /** Sends a save through the route direct:save, as the HTTP front door does (the path's identity). */
+    /**
+     * Sends a save through the route direct:save, as the HTTP front door does (the path's identity,
+     * the JSON body as a SaveCommand). The returned exchange holds the answer as the HTTP door gives
+     * it: the body as a map, its status in CamelHttpResponseCode.
+     */
     protected Exchange saveRoute(String tenant, Object user, String json) {
-        return template.request("direct:save", ex -> {
-            ex.setProperty(PathIdentity.PROPERTY, new PathIdentity(tenant, String.valueOf(user)));
-            ex.getMessage().setBody(json == null ? null : json.getBytes(StandardCharsets.UTF_8));
-        });
+        dev.agentconfig.core.SaveCommand command = new dev.agentconfig.save.SaveCommandParser().http(
+                dev.agentconfig.core.UserKey.of(tenant, String.valueOf(user)),
+                json == null ? null : json.getBytes(StandardCharsets.UTF_8), null);
+        Exchange ex = template.request("direct:save", e -> e.getMessage().setBody(command));
+        if (ex.getException() == null && ex.getMessage().getBody() instanceof dev.agentconfig.core.SaveOutcome o) {
+            ex.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, o.httpStatus());
+            ex.getMessage().setBody(dev.agentconfig.save.SaveAnswer.of(o));
+        }
+        return ex;
     }
 
     // ----- HTTP ----------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+package dev.agentconfig.db;
+
+import dev.agentconfig.audit.JdbcAuditSink;
+import dev.agentconfig.config.Beans;
+import dev.agentconfig.config.Settings;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.Registry;
+
+/**
+ * The direct database (embedded or external): always with the jdbc transport, with rest only when
+ * agentconfig.db.url is set (then used for migrations and NOTIFY pgrst, never for data). With the jdbc
+ * transport it is the backend, the target writes, the reads and the audit sink
+ * (routes/transport-jdbc.camel.yaml).
+ */
+public final class DatabaseConfiguration implements CamelConfiguration {
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        Settings settings = Beans.settings(context);
+        if (!settings.directDatabase()) {
+            return;
+        }
+        Registry registry = context.getRegistry();
+        Database database = new Database(settings);
+        // the pool and embedded server stop with the context, after the routes
+        context.addService(database, true, true);
+        registry.bind("database", database);
+        registry.bind("dataSource", database.dataSource());
+        database.ensureMigrated();
+        if (settings.restTransport()) {
+            return;
+        }
+        JdbcBackend backend = new JdbcBackend(database);
+        registry.bind("backend", backend);
+        registry.bind("auditSink", new JdbcAuditSink(database.dataSource()));
+        registry.bind("jdbcTargets", new JdbcTargets(database.dataSource()));
+        registry.bind("jdbcReads", new JdbcReads(database.dataSource()));
+        if (database.migrated()) {
+            backend.logSchemaAtStart();
+        }
+    }
+}

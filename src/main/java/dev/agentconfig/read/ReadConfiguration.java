@@ -1,0 +1,31 @@
+package dev.agentconfig.read;
+
+import java.util.List;
+import java.util.function.Supplier;
+
+import dev.agentconfig.config.Beans;
+import dev.agentconfig.crypto.FieldCipher;
+import dev.agentconfig.store.LocalStore;
+import dev.agentconfig.transport.FailureClassifier;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.Registry;
+
+/** The read path's beans (routes/read.camel.yaml, diagnostics.camel.yaml). */
+public final class ReadConfiguration implements CamelConfiguration {
+    @Override
+    @SuppressWarnings("unchecked")
+    public void configure(CamelContext context) {
+        Registry registry = context.getRegistry();
+        FailureClassifier classifier = Beans.require(context, "failureClassifier", FailureClassifier.class);
+        KeyReader keys = new KeyReader(Beans.require(context, "fieldCipher", FieldCipher.class));
+        registry.bind("keyReader", keys);
+        registry.bind("readSteps", new ReadSteps(keys, classifier, Beans.require(context, "localStore", LocalStore.class),
+                Beans.require(context, "meterRegistry", MeterRegistry.class)));
+        registry.bind("collectReadings", new CollectReadings(classifier));
+        // the rest transport names what PostgREST's schema cache is missing; jdbc checks the schema itself
+        Supplier<List<String>> drift = Beans.optional(context, "schemaDriftReport", Supplier.class);
+        registry.bind("diagnostics", new Diagnostics(keys, drift));
+    }
+}

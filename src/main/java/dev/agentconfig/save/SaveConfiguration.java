@@ -1,0 +1,53 @@
+package dev.agentconfig.save;
+
+import java.time.Clock;
+
+import dev.agentconfig.audit.AuditTrail;
+import dev.agentconfig.config.Beans;
+import dev.agentconfig.config.Settings;
+import dev.agentconfig.core.HybridLogicalClock;
+import dev.agentconfig.crypto.FieldCipher;
+import dev.agentconfig.store.LocalStore;
+import dev.agentconfig.transport.Backend;
+import dev.agentconfig.transport.FailureClassifier;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.processor.aggregate.UseOriginalAggregationStrategy;
+import org.apache.camel.spi.Registry;
+
+/** The save path's beans (routes/save.camel.yaml, local-store.camel.yaml, legacy-key.camel.yaml). */
+public final class SaveConfiguration implements CamelConfiguration {
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        Settings settings = Beans.settings(context);
+        Registry registry = context.getRegistry();
+        FailureClassifier classifier = Beans.require(context, "failureClassifier", FailureClassifier.class);
+        FieldCipher cipher = Beans.require(context, "fieldCipher", FieldCipher.class);
+        LocalStore store = Beans.require(context, "localStore", LocalStore.class);
+        AuditTrail audit = Beans.require(context, "auditTrail", AuditTrail.class);
+
+        TargetBreakers breakers = new TargetBreakers(settings, classifier, Beans.require(context, "backend", Backend.class));
+        context.addService(breakers, true, true);
+        registry.bind("targetBreakers", breakers);
+        registry.bind("profileBreaker", breakers.profile());
+        registry.bind("settingsBreaker", breakers.settings());
+
+        // the wall clock under the versions; a test may bind its own ("wallClock") to step it back
+        Clock wall = Beans.optional(context, "wallClock", Clock.class);
+        HybridLogicalClock clock = new HybridLogicalClock(wall == null ? Clock.systemUTC() : wall,
+                Settings.duration(context.getPropertiesComponent().resolveProperty("agentconfig.save.max-clock-lead")
+                        .orElse("24h")));
+        // after a restart the clock may be behind what this instance parked before: follow it
+        clock.observe(store.newestVersionAtStart());
+        registry.bind("versionClock", clock);
+
+        SaveMeters meters = new SaveMeters(Beans.require(context, "meterRegistry", MeterRegistry.class), breakers);
+        registry.bind("saving", new Saving(cipher, clock, new IdempotencyKeys(10_000), store, audit, meters));
+        registry.bind("writeResults", new WriteResults());
+        registry.bind("deadLetters", new DeadLetters(classifier));
+        registry.bind("parking", new Parking(store));
+        registry.bind("legacyKeys", new LegacyKeys(cipher, store, audit));
+        registry.bind("keepOriginal", new UseOriginalAggregationStrategy(null, false));
+    }
+}

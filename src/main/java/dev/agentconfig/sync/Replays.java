@@ -1,0 +1,124 @@
+package dev.agentconfig.sync;
+
+import java.time.Instant;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import dev.agentconfig.audit.AuditEvent;
+import dev.agentconfig.audit.AuditTrail;
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.PendingEntry;
+import dev.agentconfig.core.SealedSave;
+import dev.agentconfig.core.Target;
+import dev.agentconfig.core.TargetOutcome;
+import dev.agentconfig.core.TargetState;
+import dev.agentconfig.core.WriteResult;
+import dev.agentconfig.store.LocalStore;
+import dev.agentconfig.sync.ReplayOutcome.Result;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The steps of route replay-entry: one local entry replayed to the targets it is still pending for,
+ * with the versions it holds, through the save's own target routes; then settled.
+ */
+public final class Replays {
+    private static final Logger LOG = LoggerFactory.getLogger(Replays.class);
+
+    private final LocalStore store;
+    private final Backoff backoff;
+    private final SyncMetrics metrics;
+    private final AuditTrail audit;
+
+    public Replays(LocalStore store, Backoff backoff, SyncMetrics metrics, AuditTrail audit) {
+        this.store = store;
+        this.backoff = backoff;
+        this.metrics = metrics;
+        this.audit = audit;
+    }
+
+    /**
+     * The entry as a save (each field at the version and saveId it was stored with; the key stays its
+     * envelope: nothing is decrypted for a replay), or an outcome when there is nothing to replay: the
+     * entry is gone, no longer pending and due, or the pass has stopped. Read without the entry's lock:
+     * a write is a rename, so the file read is whole.
+     */
+    public Object load(SyncPlan.Replay replay) {
+        if (replay.plan().stopped()) {
+            return ReplayOutcome.of(replay.key(), Result.DEFERRED);
+        }
+        var entry = store.read(replay.key());
+        if (entry.isEmpty()) {
+            store.update(replay.key(), current -> new dev.agentconfig.store.StoreChange.Keep<>(Result.GONE));
+            return ReplayOutcome.of(replay.key(), Result.GONE);
+        }
+        PendingEntry e = entry.get();
+        if (!e.pending() || e.nextAttempt().isAfter(Instant.now())) {
+            return ReplayOutcome.of(replay.key(), Result.GONE);
+        }
+        return e.asReplay();
+    }
+
+    /**
+     * Under the entry's lock: removed (only at the revision replayed), kept with the targets still
+     * pending and backoff, or quarantined; then the meters, the audit trail, the log.
+     */
+    public ReplayOutcome settle(WriteResult result) {
+        SealedSave replayed = result.save();
+        Map<Target, TargetOutcome> outcomes = result.outcomes();
+        Result r = store.update(replayed.user(),
+                current -> Settlement.decide(replayed, outcomes, current, Instant.now(), backoff));
+        Map<Target, TargetState> states = new EnumMap<>(Target.class);
+        boolean unreachable = false;
+        Failure keeping = null;
+        for (TargetOutcome o : outcomes.values()) {
+            states.put(o.target(), o.state());
+            Failure f = o.failure();
+            metrics.replayed(o.target(), f != null && f.breakerOpen() ? "deferred" : o.state().id());
+            unreachable |= f != null && f.outOfReach();
+            if (f != null && (keeping == null || f.failureClass() != dev.agentconfig.core.FailureClass.TRANSIENT)) {
+                keeping = f;
+            }
+        }
+        ReplayOutcome outcome = new ReplayOutcome(replayed.user(), r, states, keeping, unreachable);
+        if (r == Result.DRAINED || r == Result.QUARANTINED) {
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("result", r.id());
+            Map<String, String> targets = new LinkedHashMap<>();
+            states.forEach((t, s) -> targets.put(t.table(), s.id()));
+            details.put("targets", targets);
+            details.put("fields", replayed.fields().keySet().stream().map(dev.agentconfig.core.Field::json).toList());
+            if (keeping != null) {
+                details.put("failureClass", keeping.failureClass().id());
+                details.put("code", keeping.code());
+            }
+            audit.record(new AuditEvent(Instant.now(), "sync", replayed.tenantId(), replayed.userId(),
+                    r == Result.DRAINED, details));
+        }
+        if (r == Result.QUARANTINED) {
+            LOG.warn("Sync: local entry {} quarantined: {} {} ({}); fix the data or the database, then POST "
+                    + "/api/v1/agent-config/{}/{}/retry", replayed.user(), keeping.failureClass().id(), keeping.code(),
+                    keeping.message(), replayed.tenantId(), replayed.userId());
+        } else if (LOG.isDebugEnabled()) {
+            LOG.debug("Sync: local entry {} replayed: {} {}", replayed.user(), r.id(), states);
+        }
+        return outcome;
+    }
+
+    /**
+     * Fault injection (agentconfig.sync.fault.halt-after-db-write, default false, for the crash test
+     * only): the JVM stops dead, as under SIGKILL, after the replay wrote to the database and before
+     * the entry is settled.
+     */
+    public void haltAfterDatabaseWrite(WriteResult result) {
+        boolean wrote = result.outcomes().values().stream()
+                .anyMatch(o -> o.state() == TargetState.SAVED || o.state() == TargetState.STALE);
+        if (wrote) {
+            LOG.error("FAULT INJECTION (agentconfig.sync.fault.halt-after-db-write): halting the JVM after the "
+                    + "database write of {} and before its local entry is settled", result.save().user());
+            System.out.flush();
+            Runtime.getRuntime().halt(137);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package dev.agentconfig.sync;
+
+import dev.agentconfig.audit.AuditTrail;
+import dev.agentconfig.config.Beans;
+import dev.agentconfig.store.LocalStore;
+import dev.agentconfig.transport.Backend;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.Registry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The local store -> database sync (routes/sync.camel.yaml, api-sync.camel.yaml). */
+public final class SyncConfiguration implements CamelConfiguration {
+    private static final Logger LOG = LoggerFactory.getLogger(SyncConfiguration.class);
+
+    @Override
+    public void configure(CamelContext context) {
+        Registry registry = context.getRegistry();
+        SyncSettings settings = SyncSettings.from(context);
+        LocalStore store = Beans.require(context, "localStore", LocalStore.class);
+        AuditTrail audit = Beans.require(context, "auditTrail", AuditTrail.class);
+        SyncMetrics metrics = new SyncMetrics(Beans.require(context, "meterRegistry", MeterRegistry.class), store);
+        registry.bind("syncPass", new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics));
+        registry.bind("replays", new Replays(store, new Backoff(settings.backoffBase(), settings.backoffMax()), metrics,
+                audit));
+        registry.bind("passOutcomes", new PassOutcomes());
+        registry.bind("requeue", new Requeue(store, audit));
+        // owned by Camel's executor manager: shut down with the context
+        registry.bind("syncReplayPool", context.getExecutorServiceManager()
+                .newFixedThreadPool(this, "sync-replay", settings.parallelism()));
+        if (settings.haltAfterDbWrite()) {
+            LOG.warn("FAULT INJECTION is on (agentconfig.sync.fault.halt-after-db-write=true): the JVM halts after "
+                    + "the first replay that writes to the database. For tests only.");
+        }
+    }
+}

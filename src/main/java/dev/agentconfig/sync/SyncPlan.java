@@ -1,0 +1,63 @@
+package dev.agentconfig.sync;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import dev.agentconfig.core.UserKey;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One sync pass while it runs: the entries that were due when it began (or why it was skipped), and
+ * what became of each. As soon as a replay finds the database out of reach the pass stops: the entries
+ * not yet replayed wait, untouched and not charged an attempt, for the next pass.
+ *
+ * @param skipped null when the pass runs; otherwise why not (schema-not-migrated, database-unreachable)
+ */
+public record SyncPlan(Instant startedAt, long startNanos, String skipped, List<Replay> replays,
+                       List<ReplayOutcome> outcomes, AtomicBoolean stop) {
+    private static final Logger LOG = LoggerFactory.getLogger(SyncPlan.class);
+
+    /** One due entry of this pass: what route replay-entry takes. */
+    public record Replay(UserKey key, SyncPlan plan) {
+        @Override
+        public String toString() {
+            return "Replay[" + key + "]";
+        }
+    }
+
+    static SyncPlan of(Instant startedAt, List<UserKey> due) {
+        List<Replay> replays = new ArrayList<>();
+        SyncPlan plan = new SyncPlan(startedAt, System.nanoTime(), null, replays,
+                Collections.synchronizedList(new ArrayList<>()), new AtomicBoolean());
+        due.forEach(k -> replays.add(new Replay(k, plan)));
+        return plan;
+    }
+
+    static SyncPlan skipped(Instant startedAt, String reason) {
+        return new SyncPlan(startedAt, System.nanoTime(), reason, List.of(), List.of(), new AtomicBoolean(true));
+    }
+
+    /** A replay's outcome; the first one that found the database out of reach stops the pass. */
+    public void record(ReplayOutcome outcome) {
+        outcomes.add(outcome);
+        if (outcome.unreachable() && !stop.getAndSet(true)) {
+            LOG.warn("Sync: the database is out of reach ({}); the rest of this pass waits for the next one",
+                    outcome.failure() == null ? "breaker open"
+                            : outcome.failure().code() + " " + outcome.failure().message());
+        }
+    }
+
+    /** The pass found the database out of reach: the replays not yet started are deferred. */
+    public boolean stopped() {
+        return stop.get();
+    }
+
+    @Override
+    public String toString() {
+        return "SyncPlan[" + (skipped == null ? replays.size() + " due" : "skipped " + skipped) + "]";
+    }
+}
