@@ -95,6 +95,12 @@ public final class InboxSteps {
         exchange.setProperty(REFUSAL, saving.refused(exchange.getMessage().getBody(), null, error));
     }
 
+    /** The refusal is the sender's mistake (sent again as it is it would be refused again). */
+    public boolean sendersMistake(Exchange exchange) {
+        Refusal refusal = exchange.getProperty(REFUSAL, Refusal.class);
+        return refusal != null && refusal.sendersMistake();
+    }
+
     /** Not the sender's mistake: thrown on, so that the file consumer keeps the file for another try. */
     public void retryLater(Exchange exchange) throws Exception {
         Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);

@@ -14,7 +14,16 @@ import dev.agentconfig.store.LocalStoreUnavailable;
  */
 public record Refusal(int status, String type, String title, String detail, List<InvalidSave.FieldError> errors) {
 
-    public static Refusal of(Throwable error) {
+    public static Refusal of(Throwable thrown) {
+        Throwable error = thrown;
+        // a refusal may come wrapped (a Camel exception around what a bean threw)
+        for (Throwable t = thrown; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof InvalidSave || t instanceof TenantConflict || t instanceof IdempotencyConflict
+                    || t instanceof LocalStoreUnavailable) {
+                error = t;
+                break;
+            }
+        }
         if (error instanceof InvalidSave e) {
             return new Refusal(400, "validation-failed", "The request is not valid", e.getMessage(), e.errors());
         }

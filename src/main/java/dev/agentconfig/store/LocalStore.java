@@ -161,7 +161,13 @@ public final class LocalStore {
         ReentrantLock lock = stripe(key);
         lock.lock();
         try {
-            Optional<PendingEntry> current = read(key);
+            Optional<PendingEntry> current;
+            try {
+                current = read(key);
+            } catch (UncheckedIOException e) {
+                LOG.error("The local store cannot be read ({}): {}", key, rootMessage(e));
+                throw new LocalStoreUnavailable("the local store cannot be read", e);
+            }
             if (current.isEmpty()) {
                 forget(key);
             }

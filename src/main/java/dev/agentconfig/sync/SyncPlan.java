@@ -15,14 +15,61 @@ import org.slf4j.LoggerFactory;
  * what became of each. As soon as a replay finds the database out of reach the pass stops: the entries
  * not yet replayed wait, untouched and not charged an attempt, for the next pass.
  *
- * @param skipped null when the pass runs; otherwise why not (schema-not-migrated, database-unreachable)
+ * The pass is skipped (null {@link #skipped()} when it runs) when the schema is not migrated or the
+ * database does not answer.
  */
-public record SyncPlan(Instant startedAt, long startNanos, String skipped, List<Replay> replays,
-                       List<ReplayOutcome> outcomes, AtomicBoolean stop) {
+public final class SyncPlan {
     private static final Logger LOG = LoggerFactory.getLogger(SyncPlan.class);
+
+    private final Instant startedAt;
+    private final long startNanos;
+    private final String skipped;
+    private final List<Replay> replays;
+    private final List<ReplayOutcome> outcomes;
+    private final AtomicBoolean stop;
+
+    private SyncPlan(Instant startedAt, long startNanos, String skipped, List<Replay> replays,
+                     List<ReplayOutcome> outcomes, AtomicBoolean stop) {
+        this.startedAt = startedAt;
+        this.startNanos = startNanos;
+        this.skipped = skipped;
+        this.replays = replays;
+        this.outcomes = outcomes;
+        this.stop = stop;
+    }
+
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    public long startNanos() {
+        return startNanos;
+    }
+
+    public String skipped() {
+        return skipped;
+    }
+
+    public List<Replay> replays() {
+        return replays;
+    }
+
+    public List<ReplayOutcome> outcomes() {
+        return outcomes;
+    }
 
     /** One due entry of this pass: what route replay-entry takes. */
     public record Replay(UserKey key, SyncPlan plan) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Replay r && r.key.equals(key) && r.plan == plan;
+        }
+
+        @Override
+        public int hashCode() {
+            return key.hashCode();
+        }
+
         @Override
         public String toString() {
             return "Replay[" + key + "]";

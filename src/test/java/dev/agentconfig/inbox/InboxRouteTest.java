@@ -137,6 +137,8 @@ class InboxRouteTest extends ServiceTestSupport {
             resetBreakers();
         }
         await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(inbox().resolve(".done/wait-1.json")));
+        // saved at once, or (when the inbox tried it again before the breakers closed) parked and synced
+        await().atMost(Duration.ofSeconds(30)).until(() -> settingsRow(user).isPresent());
         assertThat(json((String) settingsRow(user).orElseThrow().get("retell_config")).get("sms_agent_id").asText())
                 .isEqualTo("s1");
     }
