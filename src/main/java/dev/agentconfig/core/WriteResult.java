@@ -62,6 +62,11 @@ public record WriteResult(SealedSave save, Map<Target, TargetOutcome> outcomes, 
         return this;
     }
 
+    /** user_settings is still to be written: the save is for it, and user_profiles found no other tenant. */
+    public boolean wantsSettings() {
+        return save.writesSettings() && !tenantConflict() && !outcomes.containsKey(Target.USER_SETTINGS);
+    }
+
     /** True when the user belongs to another tenant (and nothing of this save was stored). */
     public boolean tenantConflict() {
         return outcomes.values().stream().anyMatch(o -> o instanceof TargetOutcome.Conflict);

@@ -30,11 +30,15 @@ import dev.agentconfig.json.Json;
  */
 public final class SaveCommandParser {
     private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[A-Za-z0-9_.:-]{1,128}");
+    public static final String EDITED_AT = "editedAt";
 
-    /** The HTTP door: the body holds only fields (a tenantId or userId in it is an unknown field). */
+    /**
+     * The HTTP door: the body holds the fields and, optionally, {@code editedAt} (a tenantId or userId
+     * in it is an unknown field).
+     */
     public SaveCommand http(UserKey user, byte[] body, String idempotencyKey) {
         JsonNode root = readObject(body);
-        return new SaveCommand(user, changes(root, Set.of()), Optional.empty(), idempotencyKey(idempotencyKey),
+        return new SaveCommand(user, changes(root, Set.of(EDITED_AT)), editedAt(root), idempotencyKey(idempotencyKey),
                 Origin.HTTP);
     }
 
@@ -47,8 +51,30 @@ public final class SaveCommandParser {
             throw new InvalidSave("a save message needs string fields tenantId and userId");
         }
         UserKey user = UserKey.of(t.textValue(), u.textValue());
-        return new SaveCommand(user, changes(root, Set.of("tenantId", "userId")), Optional.empty(), Optional.empty(),
-                origin);
+        return new SaveCommand(user, changes(root, Set.of("tenantId", "userId", EDITED_AT)), editedAt(root),
+                Optional.empty(), origin);
+    }
+
+    /**
+     * {@code editedAt}: the moment of the edit (RFC 3339 with an offset, e.g. 2026-12-01T10:15:30.123Z),
+     * when the sender knows it: an offline browser, a message. The field versions come from it.
+     */
+    static Optional<java.time.Instant> editedAt(JsonNode root) {
+        JsonNode e = root.get(EDITED_AT);
+        if (e == null || e.isNull()) {
+            return Optional.empty();
+        }
+        if (!e.isTextual()) {
+            throw new InvalidSave("editedAt must be an RFC 3339 date-time string such as 2026-12-01T10:15:30.123Z",
+                    List.of(new InvalidSave.FieldError(EDITED_AT, "must be an RFC 3339 date-time string")));
+        }
+        try {
+            return Optional.of(java.time.OffsetDateTime.parse(e.textValue()).toInstant());
+        } catch (java.time.format.DateTimeParseException ex) {
+            throw new InvalidSave("editedAt must be an RFC 3339 date-time with an offset, such as "
+                    + "2026-12-01T10:15:30.123Z", List.of(new InvalidSave.FieldError(EDITED_AT,
+                    "must be an RFC 3339 date-time with an offset")));
+        }
     }
 
     private static JsonNode readObject(byte[] body) {
@@ -96,7 +122,7 @@ public final class SaveCommandParser {
         }
         if (!unknown.isEmpty()) {
             throw new InvalidSave("unknown field(s) " + unknown
-                    + "; the accepted fields are retellApiKey, callAgentId and smsAgentId");
+                    + "; the accepted fields are retellApiKey, callAgentId and smsAgentId (and editedAt)");
         }
         if (!errors.isEmpty()) {
             StringBuilder detail = new StringBuilder();

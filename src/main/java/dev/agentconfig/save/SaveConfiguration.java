@@ -43,7 +43,9 @@ public final class SaveConfiguration implements CamelConfiguration {
         registry.bind("versionClock", clock);
 
         SaveMeters meters = new SaveMeters(Beans.require(context, "meterRegistry", MeterRegistry.class), breakers);
-        registry.bind("saving", new Saving(cipher, clock, new IdempotencyKeys(10_000), store, audit, meters));
+        registry.bind("saving", new Saving(cipher, clock, new IdempotencyKeys(10_000), store, audit, meters,
+                Settings.duration(context.getPropertiesComponent().resolveProperty("agentconfig.save.edited-at-skew")
+                        .orElse("30s"))));
         registry.bind("writeResults", new WriteResults());
         registry.bind("deadLetters", new DeadLetters(classifier));
         registry.bind("parking", new Parking(store));

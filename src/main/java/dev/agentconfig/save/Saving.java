@@ -35,9 +35,11 @@ public final class Saving {
     private final LocalStore localStore;
     private final AuditTrail audit;
     private final SaveMeters meters;
+    private final java.time.Duration editedAtSkew;
 
     public Saving(FieldCipher cipher, HybridLogicalClock clock, IdempotencyKeys idempotencyKeys, LocalStore localStore,
-                  AuditTrail audit, SaveMeters meters) {
+                  AuditTrail audit, SaveMeters meters, java.time.Duration editedAtSkew) {
+        this.editedAtSkew = editedAtSkew;
         this.cipher = cipher;
         this.clock = clock;
         this.idempotencyKeys = idempotencyKeys;
@@ -61,7 +63,13 @@ public final class Saving {
         UUID saveId;
         long version;
         boolean fresh = true;
-        if (command.idempotencyKey().isPresent()) {
+        if (command.editedAt().isPresent()) {
+            // the sender's moment of the edit: a late delivery keeps its original order
+            version = editedAtVersion(command.editedAt().get());
+            saveId = command.idempotencyKey().isPresent()
+                    ? idempotencyKeys.assign(command, command.idempotencyKey().get(), clock).saveId() : UUID.randomUUID();
+            fresh = false;
+        } else if (command.idempotencyKey().isPresent()) {
             IdempotencyKeys.Assigned a = idempotencyKeys.assign(command, command.idempotencyKey().get(), clock);
             saveId = a.saveId();
             version = a.version();
@@ -74,6 +82,26 @@ public final class Saving {
                 ? cipher.seal(value, field.associatedData(command.user().tenantId(), command.user().userId()))
                 : value);
         return SealedSave.of(command.user(), saveId, version, sealed, command.origin(), fresh);
+    }
+
+    /**
+     * A version from an edit's own time. Refused (400) beyond the allowed future skew: a device whose
+     * clock runs ahead must not make its edits win over every later one.
+     */
+    long editedAtVersion(java.time.Instant editedAt) {
+        java.time.Instant limit = clock.now().plus(editedAtSkew);
+        if (editedAt.isAfter(limit)) {
+            throw new dev.agentconfig.core.InvalidSave("editedAt " + editedAt + " is in the future (more than "
+                    + editedAtSkew.toSeconds() + " s ahead of this service's clock, agentconfig.save.edited-at-skew)",
+                    java.util.List.of(new dev.agentconfig.core.InvalidSave.FieldError("editedAt", "is in the future")));
+        }
+        if (editedAt.isBefore(java.time.Instant.parse("2000-01-01T00:00:00Z"))) {
+            throw new dev.agentconfig.core.InvalidSave("editedAt " + editedAt + " is before 2000-01-01",
+                    java.util.List.of(new dev.agentconfig.core.InvalidSave.FieldError("editedAt", "is too old")));
+        }
+        long version = HybridLogicalClock.micros(editedAt);
+        clock.observe(version); // later saves of this instance come after it
+        return version;
     }
 
     /**

@@ -7,46 +7,32 @@ import org.apache.camel.AggregationStrategy;
 import org.apache.camel.Exchange;
 
 /**
- * Aggregation of route write-targets' multicast: each branch answers one {@link TargetOutcome} (written,
- * or what its dead-letter channel made of the failure); together they become the save's
- * {@link WriteResult}, the body after the multicast. A branch skipped by its filter (a replay of a target
- * not pending) adds nothing. A failure that escaped a dead-letter channel is carried back to the save.
- *
- * <p>Exchange: this is Camel's aggregation contract. The save's own exchange is the result, never a
- * branch's: a branch that went through its dead-letter channel is marked handled and would end the save.
- * The outcomes gather in a property of the save's exchange until the multicast completes.
+ * Route write-targets: a save's {@link WriteResult} gathers what each target made of it. Each target is
+ * written by an enrich of its own route (on a copy of the save's exchange, so that its dead-letter
+ * channel ends only that copy); this strategy adds the target's outcome to the save's result.
+ * A failure that escaped a dead-letter channel (the dead-letter route itself failed) is carried back.
+ * (Exchange: this is Camel's aggregation contract.)
  */
 public final class WriteResults implements AggregationStrategy {
-    private static final String GATHERED = "agentconfig.writeResults";
 
-    @Override
-    public Exchange aggregate(Exchange oldExchange, Exchange newExchange) {
-        throw new UnsupportedOperationException("the input exchange is required");
+    /** SealedSave -> WriteResult with no outcome yet. */
+    public WriteResult start(SealedSave save) {
+        return WriteResult.of(save);
     }
 
     @Override
-    public Exchange aggregate(Exchange oldExchange, Exchange newExchange, Exchange inputExchange) {
-        WriteResult acc = inputExchange.getProperty(GATHERED, WriteResult.class);
-        if (acc == null) {
-            acc = WriteResult.of(inputExchange.getMessage().getBody(SealedSave.class));
+    public Exchange aggregate(Exchange save, Exchange target) {
+        if (target == null) {
+            return save;
         }
-        if (newExchange != null) {
-            if (newExchange.getException() != null && inputExchange.getException() == null) {
-                inputExchange.setException(newExchange.getException());
-            }
-            if (newExchange.getMessage().getBody() instanceof TargetOutcome outcome) {
-                acc = acc.with(outcome);
-            }
+        if (target.getException() != null) {
+            save.setException(target.getException());
+            return save;
         }
-        inputExchange.setProperty(GATHERED, acc);
-        return inputExchange;
-    }
-
-    @Override
-    public void onCompletion(Exchange exchange, Exchange inputExchange) {
-        Exchange save = inputExchange != null ? inputExchange : exchange;
-        WriteResult acc = save.removeProperty(GATHERED) instanceof WriteResult w ? w
-                : WriteResult.of(save.getMessage().getBody(SealedSave.class));
-        save.getMessage().setBody(acc);
+        WriteResult result = save.getMessage().getBody(WriteResult.class);
+        if (target.getMessage().getBody() instanceof TargetOutcome outcome) {
+            save.getMessage().setBody(result.with(outcome));
+        }
+        return save;
     }
 }
