@@ -137,8 +137,14 @@ class InboxRouteTest extends ServiceTestSupport {
             resetBreakers();
         }
         await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(inbox().resolve(".done/wait-1.json")));
-        // saved at once, or (when the inbox tried it again before the breakers closed) parked and synced
-        await().atMost(Duration.ofSeconds(30)).until(() -> settingsRow(user).isPresent());
+        // saved at once, or (when the inbox tried it again before the breakers closed) parked: then a sync
+        // pass (scheduled passes are off in tests) takes it to the database
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(baseUrl() + "/api/v1/sync"))
+                    .header("Authorization", "Bearer " + serviceToken)
+                    .POST(java.net.http.HttpRequest.BodyPublishers.noBody()));
+            return settingsRow(user).isPresent();
+        });
         assertThat(json((String) settingsRow(user).orElseThrow().get("retell_config")).get("sms_agent_id").asText())
                 .isEqualTo("s1");
     }
