@@ -16,6 +16,11 @@ public final class Failures {
     public static final String CODE_TIMEOUT = "timeout";
     /** An I/O failure reaching the database or PostgREST (refused, reset, unknown host). */
     public static final String CODE_IO = "io";
+    /**
+     * No pool connection came free in time: every connection is busy (load), or none can be made (the
+     * database is gone: a probe tells which). Not retried in the request, not counted by the breakers.
+     */
+    public static final String CODE_POOL_TIMEOUT = "pool-timeout";
     /** Prefix of the code of an HTTP failure that carries no PostgREST or SQLSTATE code: "http-502". */
     public static final String CODE_HTTP_PREFIX = "http-";
 

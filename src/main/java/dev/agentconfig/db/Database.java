@@ -51,12 +51,14 @@ public final class Database extends ServiceSupport {
             settings.dbUser().ifPresent(config::setUsername);
             settings.dbPassword().ifPresent(config::setPassword);
         }
-        // Every statement the routes run commits on its own (camel-sql, the audit sink, Flyway's own
-        // transactions): explicit, not left to the pool's default. A connection handed back with
-        // auto-commit off is rolled back and reset by the pool.
+        // Auto-commit on by default (the audit sink, Flyway's own transactions, reads); a save's writes
+        // turn it off for their one transaction. Explicit, not left to the pool's default. A connection
+        // handed back with auto-commit off is rolled back and reset by the pool.
         config.setAutoCommit(true);
         config.setMaximumPoolSize(settings.dbPoolSize());
-        config.setMinimumIdle(Math.min(2, settings.dbPoolSize()));
+        // a fixed-size pool (HikariCP's advice): after an outage it refills every connection at once,
+        // instead of growing one connection per waiting request
+        config.setMinimumIdle(settings.dbPoolSize());
         config.setConnectionTimeout(Math.max(250, settings.dbConnectTimeout().toMillis()));
         config.setValidationTimeout(Math.max(250, Math.min(1000, settings.dbConnectTimeout().toMillis())));
         // Start even when the database is down: saves then go to the local store.
@@ -74,6 +76,58 @@ public final class Database extends ServiceSupport {
 
     public DataSource dataSource() {
         return pool;
+    }
+
+    /**
+     * Idle connections are closed now, busy ones when they are handed back: the pool makes new ones. With
+     * {@code warm}, this waits (at most the pool's timeout) until one new connection works.
+     */
+    public void forgetConnections(boolean warm) {
+        var bean = pool.getHikariPoolMXBean();
+        if (bean != null) {
+            bean.softEvictConnections();
+        }
+        if (warm && bean != null) {
+            // the pool makes its connections one after another (each a TCP and SCRAM handshake): wait until
+            // it holds a working set, so the first saves and the drain do not queue behind the handshakes
+            int want = Math.max(1, pool.getMaximumPoolSize() / 2);
+            long deadline = System.nanoTime() + java.time.Duration.ofSeconds(5).toNanos();
+            try (Connection c = pool.getConnection()) {
+                c.isValid(1);
+                while (bean.getIdleConnections() + bean.getActiveConnections() < want && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+            } catch (SQLException e) {
+                LOG.debug("The pool has no new connection yet: {}", e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Whether the database answers right now, asked on a connection of its own (not the pool's): the
+     * breaker probe runs while the pool may be busy failing, and must neither wait behind its waiters
+     * nor take a connection from the saves. Short timeouts: a probe that hangs tells nothing sooner.
+     */
+    public boolean answers() {
+        java.util.Properties p = new java.util.Properties();
+        if (pool.getUsername() != null) {
+            p.setProperty("user", pool.getUsername());
+        }
+        if (pool.getPassword() != null) {
+            p.setProperty("password", pool.getPassword());
+        }
+        p.setProperty("connectTimeout", "1");
+        p.setProperty("socketTimeout", "2");
+        p.setProperty("loginTimeout", "2");
+        p.setProperty("ApplicationName", "agent-config-sync probe");
+        try (Connection c = new org.postgresql.Driver().connect(pool.getJdbcUrl(), p)) {
+            return c != null && c.isValid(1);
+        } catch (SQLException e) {
+            LOG.debug("Database probe: {}", e.getMessage());
+            return false;
+        }
     }
 
     public Optional<EmbeddedDatabase> embedded() {

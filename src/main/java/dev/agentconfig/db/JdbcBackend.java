@@ -34,12 +34,17 @@ public final class JdbcBackend implements Backend {
 
     @Override
     public boolean reachable() {
-        try (Connection c = database.dataSource().getConnection()) {
-            return c.isValid(1);
-        } catch (Exception e) {
-            LOG.debug("Database unreachable: {}", e.getMessage());
-            return false;
-        }
+        return database.answers();
+    }
+
+    @Override
+    public void forgetConnections() {
+        database.forgetConnections(false);
+    }
+
+    @Override
+    public void reconnect() {
+        database.forgetConnections(true);
     }
 
     @Override

@@ -20,19 +20,25 @@ public final class DeadLetters {
     public static final String TARGET_PROPERTY = "agentconfig.target";
 
     private final FailureClassifier classifier;
+    private final TargetBreakers breakers;
 
-    public DeadLetters(FailureClassifier classifier) {
+    public DeadLetters(FailureClassifier classifier, TargetBreakers breakers) {
         this.classifier = classifier;
+        this.breakers = breakers;
     }
 
     /** Exchange: the dead-letter channel hands over the failure as the exchange's caught exception. */
     public TargetOutcome failed(Exchange exchange) {
         Target target = Target.byTable(exchange.getProperty(TARGET_PROPERTY, String.class));
         Failure failure = classifier.classify(exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class));
-        SealedSave save = exchange.getMessage().getBody(SealedSave.class);
-        LOG.warn("Save {} for {}: {} not written ({} {}: {})", save == null ? "?" : save.saveId(),
-                save == null ? "?" : save.user(), target.table(), failure.failureClass().id(), failure.code(),
-                failure.message());
+        // the database out of reach: every target's breaker opens now, not after a window of timeouts
+        breakers.tripIfUnreachable(failure);
+        if (LOG.isDebugEnabled()) {
+            SealedSave save = exchange.getMessage().getBody(SealedSave.class);
+            LOG.debug("Save {} for {}: {} not written ({} {}: {})", save == null ? "?" : save.saveId(),
+                    save == null ? "?" : save.user(), target.table(), failure.failureClass().id(), failure.code(),
+                    failure.message());
+        }
         return TargetOutcome.failed(target, failure);
     }
 }

@@ -16,9 +16,11 @@ import dev.agentconfig.store.LocalStoreUnavailable;
  */
 public final class Parking {
     private final LocalStore store;
+    private final OutageLog log;
 
-    public Parking(LocalStore store) {
+    public Parking(LocalStore store, OutageLog log) {
         this.store = store;
+        this.log = log;
     }
 
     /**
@@ -29,6 +31,7 @@ public final class Parking {
     public WriteResult park(WriteResult result) {
         Map<Target, Failure> failed = result.toPark();
         PendingEntry entry = store.park(result.save(), failed);
+        log.parked(result, failed);
         if (!entry.quarantined()) {
             return result;
         }

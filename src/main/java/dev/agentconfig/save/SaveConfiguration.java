@@ -47,8 +47,11 @@ public final class SaveConfiguration implements CamelConfiguration {
                 Settings.duration(context.getPropertiesComponent().resolveProperty("agentconfig.save.edited-at-skew")
                         .orElse("30s"))));
         registry.bind("writeResults", new WriteResults());
-        registry.bind("deadLetters", new DeadLetters(classifier));
-        registry.bind("parking", new Parking(store));
+        registry.bind("deadLetters", new DeadLetters(classifier, breakers));
+        OutageLog outageLog = new OutageLog(store, Settings.duration(context.getPropertiesComponent()
+                .resolveProperty("agentconfig.log.summary-interval").orElse("10s")));
+        context.addService(outageLog, true, true);
+        registry.bind("parking", new Parking(store, outageLog));
         registry.bind("legacyKeys", new LegacyKeys(cipher, store, audit));
         registry.bind("keepOriginal", new UseOriginalAggregationStrategy(null, false));
     }

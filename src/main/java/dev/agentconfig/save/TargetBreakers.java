@@ -30,6 +30,9 @@ public final class TargetBreakers extends ServiceSupport {
     private final CircuitBreaker settings;
     private final Backend backend;
     private final Duration probeInterval;
+    private final List<Runnable> onReachable = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.concurrent.atomic.AtomicLong lastTripProbe = new java.util.concurrent.atomic.AtomicLong(
+            System.nanoTime() - Duration.ofDays(1).toNanos());
     private ScheduledExecutorService probe;
 
     public TargetBreakers(Settings settings, FailureClassifier classifier, Backend backend) {
@@ -48,14 +51,27 @@ public final class TargetBreakers extends ServiceSupport {
                 // a fallback only: the probe normally closes the breaker first
                 .waitDurationInOpenState(settings.breakerOpenWait())
                 .permittedNumberOfCallsInHalfOpenState(1)
-                .recordException(e -> classifier.classify(e).failureClass() == FailureClass.TRANSIENT)
+                // only the database's own failures: a pool timeout is load (or an outage the probe confirms)
+                .recordException(e -> {
+                    var f = classifier.classify(e);
+                    return f.failureClass() == FailureClass.TRANSIENT && !f.poolTimeout();
+                })
                 .writableStackTraceEnabled(false)
                 .build();
         CircuitBreaker breaker = CircuitBreaker.of(name, config);
         breaker.getEventPublisher().onStateTransition(e -> {
-            LOG.warn("Circuit breaker {}: {}", name, e.getStateTransition());
-            if (e.getStateTransition().getToState() == CircuitBreaker.State.OPEN) {
+            CircuitBreaker.State to = e.getStateTransition().getToState();
+            if (to == CircuitBreaker.State.OPEN) {
+                LOG.warn("Circuit breaker {}: open; saves park in the local store until the database answers", name);
                 breaker.transitionToForcedOpenState();
+            } else if (to == CircuitBreaker.State.FORCED_OPEN && e.getStateTransition().getFromState()
+                    != CircuitBreaker.State.OPEN) {
+                LOG.warn("Circuit breaker {}: open (the database is out of reach); saves park in the local store "
+                        + "until it answers", name);
+            } else if (to == CircuitBreaker.State.CLOSED) {
+                LOG.info("Circuit breaker {}: closed, the database answers again", name);
+            } else {
+                LOG.debug("Circuit breaker {}: {}", name, e.getStateTransition());
             }
         });
         return breaker;
@@ -71,6 +87,42 @@ public final class TargetBreakers extends ServiceSupport {
 
     public List<CircuitBreaker> all() {
         return List.of(profile, settings);
+    }
+
+    /**
+     * A failure that may mean the database is gone (a refused connection, the server shutting down, no pool
+     * connection in time, PostgREST without its database): the probe is asked (on its own connection, at
+     * most once per probe interval), and if the database does not answer every breaker opens at once, so
+     * the next saves park at once instead of each waiting for a connection that will not come. The probe
+     * closes them again when the database answers.
+     */
+    public void tripIfUnreachable(dev.agentconfig.core.Failure failure) {
+        if (!failure.perhapsUnreachable() || failure.breakerOpen() || allOpen()) {
+            return;
+        }
+        long now = System.nanoTime();
+        long last = lastTripProbe.get();
+        if (now - last < probeInterval.toNanos() || !lastTripProbe.compareAndSet(last, now)) {
+            return;
+        }
+        if (!backend.reachable()) {
+            for (CircuitBreaker b : all()) {
+                if (b.getState() != CircuitBreaker.State.FORCED_OPEN) {
+                    b.transitionToForcedOpenState();
+                }
+            }
+            backend.forgetConnections();
+        }
+    }
+
+    private boolean allOpen() {
+        return all().stream().allMatch(b -> b.getState() == CircuitBreaker.State.FORCED_OPEN
+                || b.getState() == CircuitBreaker.State.OPEN);
+    }
+
+    /** Runs when the probe found the database back and closed the breakers (e.g. a sync pass at once). */
+    public void onReachable(Runnable action) {
+        onReachable.add(action);
     }
 
     @Override
@@ -101,8 +153,17 @@ public final class TargetBreakers extends ServiceSupport {
         }
         // the database (jdbc) or PostgREST and its database (rest) answers: let calls through again
         if (backend.reachable()) {
+            // connections from before the outage are dead: new ones, before the saves and the drain need them
+            backend.reconnect();
             for (CircuitBreaker b : held) {
                 b.transitionToClosedState();
+            }
+            for (Runnable r : onReachable) {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    LOG.warn("After the database came back: {}", e.toString());
+                }
             }
         }
     }

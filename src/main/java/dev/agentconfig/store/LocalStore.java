@@ -50,6 +50,13 @@ public final class LocalStore {
     /** user -> tenant of every entry on disk, to refuse a save under a second tenant. */
     private final Map<UUID, String> tenantOfUser = new ConcurrentHashMap<>();
     private final Map<Path, Boolean> syncedDirs = new ConcurrentHashMap<>();
+    /** Group commit of directory fsyncs: one fsync covers every rename that finished before it started. */
+    private final Map<Path, DirectorySync> directorySyncs = new ConcurrentHashMap<>();
+
+    private static final class DirectorySync {
+        final java.util.concurrent.atomic.AtomicLong renamed = new java.util.concurrent.atomic.AtomicLong();
+        long synced;
+    }
     /**
      * What each entry on disk waits for (state, age, next attempt), kept in memory so that the sync
      * finds due entries and health counts them without reading every file. Updated by every write,
@@ -200,7 +207,7 @@ public final class LocalStore {
             disk.write(temp, Json.writeBytes(entry));
             disk.force(temp);
             disk.move(temp, target);
-            disk.forceDirectory(dir);
+            forceDirectoryAfterRename(dir);
             if (newDir || syncedDirs.putIfAbsent(dir, Boolean.TRUE) == null) {
                 disk.forceDirectory(root); // a tenant directory's own name must be durable too
                 syncedDirs.put(dir, Boolean.TRUE);
@@ -210,6 +217,24 @@ public final class LocalStore {
             throw new LocalStoreUnavailable("the local store cannot be written", e);
         }
         remember(entry);
+    }
+
+    /**
+     * The directory's fsync, shared by concurrent writers: each rename takes a ticket; whoever gets the
+     * directory's lock first fsyncs once for every rename done by then; a writer whose rename an fsync
+     * already covered returns without one of its own. Returns when this writer's rename is durable.
+     */
+    private void forceDirectoryAfterRename(Path dir) throws IOException {
+        DirectorySync d = directorySyncs.computeIfAbsent(dir, x -> new DirectorySync());
+        long ticket = d.renamed.incrementAndGet();
+        synchronized (d) {
+            if (d.synced >= ticket) {
+                return;
+            }
+            long upTo = d.renamed.get();
+            disk.forceDirectory(dir);
+            d.synced = upTo;
+        }
     }
 
     private void remove(UserKey key) {

@@ -19,7 +19,7 @@ import dev.agentconfig.sync.ReplayOutcome.Result;
  * @param quarantinedInStore quarantined entries in the local store after the pass
  */
 public record PassSummary(Instant startedAt, Duration took, String skipped, int due, Map<Result, Integer> results,
-                          long stillPending, long quarantinedInStore) {
+                          long stillPending, long quarantinedInStore, Map<String, Integer> failures) {
 
     public static PassSummary of(Instant startedAt, Duration took, String skipped, int due, List<ReplayOutcome> outcomes,
                                  long stillPending, long quarantinedInStore) {
@@ -27,7 +27,13 @@ public record PassSummary(Instant startedAt, Duration took, String skipped, int 
         for (ReplayOutcome o : outcomes) {
             results.merge(o.result(), 1, Integer::sum);
         }
-        return new PassSummary(startedAt, took, skipped, due, results, stillPending, quarantinedInStore);
+        Map<String, Integer> failures = new java.util.TreeMap<>();
+        for (ReplayOutcome o : outcomes) {
+            if (o.failure() != null) {
+                failures.merge(o.failure().failureClass().id() + " " + o.failure().code(), 1, Integer::sum);
+            }
+        }
+        return new PassSummary(startedAt, took, skipped, due, results, stillPending, quarantinedInStore, failures);
     }
 
     public int count(Result r) {
@@ -73,6 +79,7 @@ public record PassSummary(Instant startedAt, Duration took, String skipped, int 
                         + "%d deferred, %d failed; %d pending and %d quarantined left; %d ms (%.0f entries/s)",
                 startedAt, due, replayed(), count(Result.DRAINED), count(Result.PARTIAL), count(Result.RETRYING),
                 count(Result.QUARANTINED), count(Result.CHANGED), count(Result.DEFERRED), count(Result.FAILED),
-                stillPending, quarantinedInStore, took.toMillis(), replayed() / seconds);
+                stillPending, quarantinedInStore, took.toMillis(), replayed() / seconds)
+                + (failures.isEmpty() ? "" : "; failures " + failures);
     }
 }

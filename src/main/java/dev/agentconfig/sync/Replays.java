@@ -76,7 +76,7 @@ public final class Replays {
             states.put(o.target(), o.state());
             Failure f = o.failure();
             metrics.replayed(o.target(), f != null && f.breakerOpen() ? "deferred" : o.state().id());
-            unreachable |= f != null && f.outOfReach();
+            unreachable |= f != null && f.perhapsUnreachable();
             if (f != null && (keeping == null || f.failureClass() != dev.agentconfig.core.FailureClass.TRANSIENT)) {
                 keeping = f;
             }

@@ -69,8 +69,9 @@ public final class Settlement {
             } else if (retryTarget == null) {
                 retryTarget = t;
             }
-            // an open breaker never asked the database: that is not an attempt of this entry
-            charged |= !f.breakerOpen();
+            // an open breaker never asked the database, nor did a pool that had no connection free in time:
+            // that is not an attempt of this entry (a drain must not push its backlog into backoff)
+            charged |= !f.breakerOpen() && !f.poolTimeout();
         }
         List<String> tables = remaining.stream().map(Target::table).toList();
         boolean progress = remaining.size() < replayed.targets().size();

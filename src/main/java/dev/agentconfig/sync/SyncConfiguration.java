@@ -22,7 +22,12 @@ public final class SyncConfiguration implements CamelConfiguration {
         LocalStore store = Beans.require(context, "localStore", LocalStore.class);
         AuditTrail audit = Beans.require(context, "auditTrail", AuditTrail.class);
         SyncMetrics metrics = new SyncMetrics(Beans.require(context, "meterRegistry", MeterRegistry.class), store);
-        registry.bind("syncPass", new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics));
+        SyncTrigger trigger = new SyncTrigger(context);
+        registry.bind("syncTrigger", trigger);
+        registry.bind("syncPass", new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics, trigger));
+        // drain on return: the moment the breaker probe finds the database back, a pass starts
+        Beans.require(context, "targetBreakers", dev.agentconfig.save.TargetBreakers.class)
+                .onReachable(() -> trigger.request("the database answers again"));
         registry.bind("replays", new Replays(store, new Backoff(settings.backoffBase(), settings.backoffMax()), metrics,
                 audit));
         registry.bind("passOutcomes", new PassOutcomes());

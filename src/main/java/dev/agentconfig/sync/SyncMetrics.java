@@ -56,6 +56,16 @@ public final class SyncMetrics {
                 .increment();
     }
 
+    /** Entries drained (removed from the local store after both targets took them), for the drain rate. */
+    public void drained(int entries) {
+        if (entries > 0) {
+            Counter.builder("agentconfig.sync.drained")
+                    .description("local-store entries drained into the database")
+                    .register(registry)
+                    .increment(entries);
+        }
+    }
+
     public void pass(String outcome, Duration took) {
         Counter.builder("agentconfig.sync.passes")
                 .description("sync passes by outcome (completed, skipped-unmigrated, skipped-unreachable)")

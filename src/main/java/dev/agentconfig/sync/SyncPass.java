@@ -25,16 +25,22 @@ public final class SyncPass {
     private final Backend backend;
     private final LocalStore store;
     private final SyncMetrics metrics;
+    private final SyncTrigger trigger;
     private volatile String lastSkip;
+    /** A drain in progress (entries drained since the backlog started going down), for its one summary line. */
+    private Instant drainStarted;
+    private long drainedSoFar;
 
-    public SyncPass(Backend backend, LocalStore store, SyncMetrics metrics) {
+    public SyncPass(Backend backend, LocalStore store, SyncMetrics metrics, SyncTrigger trigger) {
         this.backend = backend;
         this.store = store;
         this.metrics = metrics;
+        this.trigger = trigger;
     }
 
     /** The entries due now, or why the pass is skipped. */
     public SyncPlan plan() {
+        trigger.started();
         Instant started = Instant.now();
         if (!backend.ready()) {
             return skipped(started, "schema-not-migrated");
@@ -65,7 +71,36 @@ public final class SyncPass {
         } else {
             LOG.info("Sync pass: {}", summary);
         }
+        drainProgress(plan, summary);
+        // a backlog drains pass after pass, not one pass per interval
+        if (!store.dueKeys(Instant.now()).isEmpty()) {
+            if (!plan.stopped() && summary.count(ReplayOutcome.Result.DRAINED) > 0) {
+                trigger.request("entries still due after a pass that drained "
+                        + summary.count(ReplayOutcome.Result.DRAINED));
+            } else if (plan.stopped() && backend.reachable()) {
+                // stopped by a failure the database's answer does not explain (no pool connection in time):
+                // try again shortly rather than at the next interval
+                trigger.requestAfter(Duration.ofMillis(500), "the pass stopped while the database answers");
+            }
+        }
         return summary;
+    }
+
+    /** "drained N in T s" once, when the local store has nothing pending any more. */
+    private synchronized void drainProgress(SyncPlan plan, PassSummary summary) {
+        int drained = summary.count(ReplayOutcome.Result.DRAINED);
+        if (drained > 0 && drainStarted == null) {
+            drainStarted = plan.startedAt();
+        }
+        drainedSoFar += drained;
+        metrics.drained(drained);
+        if (drainStarted != null && summary.stillPending() == 0) {
+            Duration took = Duration.between(drainStarted, Instant.now());
+            LOG.info("Sync: drained {} entries in {} s; nothing pending in the local store", drainedSoFar,
+                    String.format(java.util.Locale.ROOT, "%.1f", took.toMillis() / 1000.0));
+            drainStarted = null;
+            drainedSoFar = 0;
+        }
     }
 
     private SyncPlan skipped(Instant started, String reason) {

@@ -22,4 +22,18 @@ public interface Backend {
 
     /** The name of the check that says whether the database takes saves ("database", "postgrest"). */
     String reachabilityCheck();
+
+    /**
+     * The database went away: connections made before are dead. A pool replaces them now rather than one
+     * by one as requests trip over them.
+     */
+    default void forgetConnections() {
+    }
+
+    /**
+     * The database answers again: a pool makes sure it holds working connections (new ones) before saves
+     * and the drain need them.
+     */
+    default void reconnect() {
+    }
 }

@@ -29,6 +29,11 @@ public final class FailureClassifier {
             if (t instanceof CallNotPermittedException) {
                 return Failures.breakerOpen();
             }
+            if (t instanceof java.sql.SQLTransientConnectionException pool && pool.getMessage() != null
+                    && pool.getMessage().contains("Connection is not available")) {
+                // the pool's own timeout (HikariCP): no connection came free in time
+                return new Failure(FailureClass.TRANSIENT, Failures.CODE_POOL_TIMEOUT, Failures.firstLine(pool.getMessage()));
+            }
             if (t instanceof SQLException sql && sql.getSQLState() != null) {
                 return Failures.ofSqlState(sql.getSQLState(), sql.getMessage());
             }

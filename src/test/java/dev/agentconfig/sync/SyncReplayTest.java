@@ -52,23 +52,25 @@ class SyncReplayTest extends SyncTestSupport {
         UUID user = newUser();
         String key = newKey();
         JsonNode answer;
+        String envelope;
         stopDatabase();
         try {
             answer = putQueued(tenant, user,
                     "{\"retellApiKey\":\"" + key + "\",\"callAgentId\":\"c_q\",\"smsAgentId\":\"s_q\"}");
+            envelope = localEntry(tenant, user).orElseThrow().get("fields").get("retellApiKey").get("value").asText();
         } finally {
             startDatabase();
         }
         long version = answer.get("version").asLong();
-        String envelope = localEntry(tenant, user).orElseThrow().get("fields").get("retellApiKey").get("value").asText();
 
+        // the database is back: the breaker probe sees it and a pass starts at once (drain on return),
+        // whatever the interval (scheduled passes are off in this test)
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                .until(() -> localEntry(tenant, user).isEmpty());
+        assertThat(logs.text()).contains("drained 1 entries in");
         JsonNode pass = sync();
-
         assertThat(pass.get("status").asText()).isEqualTo("completed");
-        assertThat(pass.get("replayed").asInt()).isEqualTo(1);
-        assertThat(pass.get("drained").asInt()).isEqualTo(1);
         assertThat(pass.get("stillPending").asInt()).isZero();
-        assertThat(localEntry(tenant, user)).isEmpty();
         Map<String, Object> profile = profileRow(user).orElseThrow();
         assertThat(text(profile, "tenant_id")).isEqualTo(tenant);
         assertThat(text(profile, "encrypted_retell_api_key")).isEqualTo(envelope);
