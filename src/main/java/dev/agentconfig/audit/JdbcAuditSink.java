@@ -26,20 +26,32 @@ public final class JdbcAuditSink implements AuditSink {
         this.dataSource = dataSource;
     }
 
+    /** One audit row on the caller's connection, in the caller's transaction (a save's own row). */
+    public static void insert(Connection c, AuditEvent e) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+            bind(ps, e);
+            ps.executeUpdate();
+        }
+    }
+
+    private static void bind(PreparedStatement ps, AuditEvent e) throws SQLException {
+        ps.setTimestamp(1, Timestamp.from(e.at()));
+        ps.setString(2, e.event());
+        ps.setString(3, e.tenantId());
+        if (e.userId() == null) {
+            ps.setNull(4, Types.OTHER);
+        } else {
+            ps.setObject(4, e.userId());
+        }
+        ps.setBoolean(5, e.success());
+        ps.setString(6, Json.write(e.details()));
+    }
+
     @Override
     public Outcome write(List<AuditEvent> batch) {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(INSERT)) {
             for (AuditEvent e : batch) {
-                ps.setTimestamp(1, Timestamp.from(e.at()));
-                ps.setString(2, e.event());
-                ps.setString(3, e.tenantId());
-                if (e.userId() == null) {
-                    ps.setNull(4, Types.OTHER);
-                } else {
-                    ps.setObject(4, e.userId());
-                }
-                ps.setBoolean(5, e.success());
-                ps.setString(6, Json.write(e.details()));
+                bind(ps, e);
                 ps.addBatch();
             }
             ps.executeBatch();

@@ -12,32 +12,48 @@ import java.util.Optional;
  * @param legacyKey the seed's plaintext key reported by the settings call (in memory only, never printed)
  * @param overtaken a fresh save that a table holds a newer version against, from a clock ahead of ours:
  *                  it is written once more at a version above it
+ * @param audited   the save's audit row was written with the targets, in their transaction (jdbc)
  */
-public record WriteResult(SealedSave save, Map<Target, TargetOutcome> outcomes, String legacyKey, boolean overtaken) {
+public record WriteResult(SealedSave save, Map<Target, TargetOutcome> outcomes, String legacyKey, boolean overtaken,
+                          boolean audited) {
 
     public WriteResult {
         outcomes = Collections.unmodifiableMap(outcomes.isEmpty() ? new EnumMap<>(Target.class) : new EnumMap<>(outcomes));
     }
 
     public static WriteResult of(SealedSave save) {
-        return new WriteResult(save, Map.of(), null, false);
+        return new WriteResult(save, Map.of(), null, false, false);
     }
 
     public WriteResult with(TargetOutcome outcome) {
         Map<Target, TargetOutcome> m = new EnumMap<>(Target.class);
         m.putAll(outcomes);
         m.put(outcome.target(), outcome);
-        return new WriteResult(save, m, outcome.legacyKey() != null ? outcome.legacyKey() : legacyKey, overtaken);
+        return new WriteResult(save, m, outcome.legacyKey() != null ? outcome.legacyKey() : legacyKey, overtaken,
+                audited);
     }
 
     /** Marked overtaken by a clock ahead of ours (see {@link #overtaken}). */
     public WriteResult markOvertaken() {
-        return new WriteResult(save, outcomes, legacyKey, true);
+        return new WriteResult(save, outcomes, legacyKey, true, audited);
+    }
+
+    /** Its audit row is in the database, committed with the targets. */
+    public WriteResult markAudited() {
+        return new WriteResult(save, outcomes, legacyKey, overtaken, true);
+    }
+
+    /** The same outcome for every target that this save wrote: a transaction that did not commit. */
+    public WriteResult uncommitted(Failure failure) {
+        Map<Target, TargetOutcome> m = new EnumMap<>(Target.class);
+        outcomes.forEach((t, o) -> m.put(t, o instanceof TargetOutcome.Saved || o instanceof TargetOutcome.Stale
+                ? TargetOutcome.failed(t, failure) : o));
+        return new WriteResult(save, m, legacyKey, overtaken, false);
     }
 
     /** Without the legacy key (once it is taken care of, or when it must not be adopted). */
     public WriteResult withoutLegacyKey() {
-        return new WriteResult(save, outcomes, null, overtaken);
+        return new WriteResult(save, outcomes, null, overtaken, audited);
     }
 
     public Optional<TargetOutcome> outcome(Target target) {

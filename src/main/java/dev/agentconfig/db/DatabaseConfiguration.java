@@ -33,7 +33,12 @@ public final class DatabaseConfiguration implements CamelConfiguration {
         JdbcBackend backend = new JdbcBackend(database);
         registry.bind("backend", backend);
         registry.bind("auditSink", new JdbcAuditSink(database.dataSource()));
-        registry.bind("jdbcTargets", new JdbcTargets(database.dataSource()));
+        // the audit row of a save that every target took is written in the save's own transaction
+        JdbcSaveTransactions transactions = new JdbcSaveTransactions(database.dataSource(),
+                Beans.require(context, "failureClassifier", dev.agentconfig.transport.FailureClassifier.class),
+                dev.agentconfig.save.SaveAudit::saved);
+        registry.bind("saveTransactions", transactions);
+        registry.bind("jdbcTargets", new JdbcTargets(database.dataSource(), transactions));
         registry.bind("jdbcReads", new JdbcReads(database.dataSource()));
         if (database.migrated()) {
             backend.logSchemaAtStart();

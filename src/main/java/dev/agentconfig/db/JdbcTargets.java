@@ -21,36 +21,51 @@ public final class JdbcTargets {
     private static final String SETTINGS_RPC = SqlFile.load("settings-rpc.sql");
 
     private final DataSource dataSource;
+    private final JdbcSaveTransactions transactions;
 
-    public JdbcTargets(DataSource dataSource) {
+    public JdbcTargets(DataSource dataSource, JdbcSaveTransactions transactions) {
         this.dataSource = dataSource;
+        this.transactions = transactions;
     }
 
     /** INSERT … ON CONFLICT (user_id) DO UPDATE, answered with the field_versions the trigger kept. */
     public TargetOutcome upsertProfile(SealedSave save) throws SQLException {
         TargetRows.ProfileRow row = TargetRows.profile(save);
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement(UPSERT_PROFILE)) {
-            ps.setString(1, row.userId());
-            ps.setString(2, row.tenantId());
-            ps.setString(3, row.encryptedApiKey());
-            ps.setString(4, row.agentConfig());
-            ps.setString(5, row.fieldVersions());
-            return TargetRows.profileWritten(save, single(ps));
-        }
+        return TargetRows.profileWritten(save, run(save, c -> {
+            try (PreparedStatement ps = c.prepareStatement(UPSERT_PROFILE)) {
+                ps.setString(1, row.userId());
+                ps.setString(2, row.tenantId());
+                ps.setString(3, row.encryptedApiKey());
+                ps.setString(4, row.agentConfig());
+                ps.setString(5, row.fieldVersions());
+                return single(ps);
+            }
+        }));
     }
 
     /** select public.update_user_api_keys(...): {"success":true,"field_versions":{...}} */
     public TargetOutcome callSettings(SealedSave save) throws SQLException {
         TargetRows.SettingsArgs args = TargetRows.settings(save);
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement(SETTINGS_RPC)) {
-            ps.setString(1, args.userId());
-            ps.setString(2, args.tenantId());
-            ps.setString(3, args.retellConfig());
-            ps.setString(4, args.encryptedApiKeys());
-            ps.setString(5, args.fieldVersions());
-            return TargetRows.settingsWritten(save, single(ps));
+        return TargetRows.settingsWritten(save, run(save, c -> {
+            try (PreparedStatement ps = c.prepareStatement(SETTINGS_RPC)) {
+                ps.setString(1, args.userId());
+                ps.setString(2, args.tenantId());
+                ps.setString(3, args.retellConfig());
+                ps.setString(4, args.encryptedApiKeys());
+                ps.setString(5, args.fieldVersions());
+                return single(ps);
+            }
+        }));
+    }
+
+    /** In the save's transaction behind a savepoint, or (no transaction) on a connection of its own. */
+    private <T> T run(SealedSave save, JdbcSaveTransactions.SqlWork<T> work) throws SQLException {
+        var tx = transactions.of(save);
+        if (tx.isPresent()) {
+            return JdbcSaveTransactions.inSavepoint(tx.get().connection(), work);
+        }
+        try (Connection c = dataSource.getConnection()) {
+            return work.run(c);
         }
     }
 

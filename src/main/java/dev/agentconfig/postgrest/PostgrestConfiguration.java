@@ -45,6 +45,8 @@ public final class PostgrestConfiguration implements CamelConfiguration {
                 Beans.require(context, "failureClassifier", dev.agentconfig.transport.FailureClassifier.class));
         registry.bind("backend", new PostgrestBackend(rest.url(), client, drift, database));
         registry.bind("auditSink", new PostgrestAuditSink(client));
+        // each PostgREST request commits on its own
+        registry.bind("saveTransactions", dev.agentconfig.transport.SaveTransactions.NONE);
         Supplier<List<String>> report = () -> drift.current().stream().map(SchemaDriftRegister::describe).toList();
         registry.bind("schemaDriftReport", report);
         if (database == null) {

@@ -142,23 +142,11 @@ public final class Saving {
      * @throws TenantConflict when the user belongs to another tenant (nothing was stored)
      */
     public SaveOutcome answer(WriteResult result) {
-        SealedSave save = result.save();
         SaveOutcome outcome = SaveOutcome.of(result);
-        Map<String, Object> details = new LinkedHashMap<>();
-        details.put("saveId", save.saveId().toString());
-        details.put("version", save.version());
-        details.put("origin", save.origin().id());
-        details.put("fields", save.fields().keySet().stream().map(Field::json).toList());
-        Map<String, String> targets = new LinkedHashMap<>();
-        outcome.targets().forEach((t, s) -> targets.put(t.table(), s.id()));
-        details.put("targets", targets);
-        details.put("status", outcome.status());
-        outcome.failure().ifPresent(f -> {
-            details.put("failureClass", f.failureClass().id());
-            details.put("code", f.code());
-        });
-        audit.record(new AuditEvent(Instant.now(), "save", save.tenantId(), save.userId(), true, details));
-        targets.forEach(meters::outcome);
+        if (!result.audited()) {
+            audit.record(SaveAudit.saved(result, outcome));
+        }
+        outcome.targets().forEach((t, s) -> meters.outcome(t.table(), s.id()));
         return outcome;
     }
 

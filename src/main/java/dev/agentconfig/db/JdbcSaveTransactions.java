@@ -1,0 +1,166 @@
+package dev.agentconfig.db;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+
+import javax.sql.DataSource;
+
+import dev.agentconfig.audit.AuditEvent;
+import dev.agentconfig.audit.JdbcAuditSink;
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.SealedSave;
+import dev.agentconfig.core.TargetOutcome;
+import dev.agentconfig.core.TargetState;
+import dev.agentconfig.core.WriteResult;
+import dev.agentconfig.transport.FailureClassifier;
+import dev.agentconfig.transport.SaveTransactions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One transaction per save on the jdbc transport: the profile upsert, the settings call and the save's
+ * audit row commit together, so a durable save costs one WAL flush (and concurrent saves share flushes:
+ * PostgreSQL's group commit). Each target runs behind its own savepoint ({@link #inSavepoint}): a target
+ * the database refuses is rolled back alone, its failure goes to that target's dead-letter channel, and the
+ * other target still lands. The connection is taken lazily by the first target that writes, so a save whose
+ * breakers are open never waits for a connection.
+ *
+ * <p>A save's transaction is found by the save itself (the same {@link SealedSave} instance travels through
+ * the target routes), never through anything a caller could name.
+ */
+public final class JdbcSaveTransactions implements SaveTransactions {
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcSaveTransactions.class);
+
+    private final DataSource dataSource;
+    private final FailureClassifier classifier;
+    private final Function<WriteResult, AuditEvent> auditOfSavedSave;
+    private final Map<SealedSave, Tx> open = Collections.synchronizedMap(new IdentityHashMap<>());
+
+    /** A save's transaction: its connection once a target asked for it. */
+    static final class Tx {
+        private final DataSource dataSource;
+        private Connection connection;
+
+        Tx(DataSource dataSource) {
+            this.dataSource = dataSource;
+        }
+
+        synchronized Connection connection() throws SQLException {
+            if (connection == null) {
+                Connection c = dataSource.getConnection();
+                try {
+                    c.setAutoCommit(false);
+                } catch (SQLException e) {
+                    c.close();
+                    throw e;
+                }
+                connection = c;
+            }
+            return connection;
+        }
+
+        synchronized Connection opened() {
+            return connection;
+        }
+    }
+
+    public JdbcSaveTransactions(DataSource dataSource, FailureClassifier classifier,
+                                Function<WriteResult, AuditEvent> auditOfSavedSave) {
+        this.dataSource = dataSource;
+        this.classifier = classifier;
+        this.auditOfSavedSave = auditOfSavedSave;
+    }
+
+    @Override
+    public WriteResult begin(WriteResult result) {
+        open.put(result.save(), new Tx(dataSource));
+        return result;
+    }
+
+    /** The transaction of a save, if its targets are being written in one. */
+    Optional<Tx> of(SealedSave save) {
+        return Optional.ofNullable(open.get(save));
+    }
+
+    /** A statement of a target, behind its own savepoint: a failure rolls back only that statement. */
+    static <T> T inSavepoint(Connection c, SqlWork<T> work) throws SQLException {
+        Savepoint sp = c.setSavepoint();
+        try {
+            T answer = work.run(c);
+            c.releaseSavepoint(sp);
+            return answer;
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.rollback(sp);
+            } catch (SQLException rollback) {
+                e.addSuppressed(rollback); // the connection itself is gone: the commit will say so too
+            }
+            throw e;
+        }
+    }
+
+    /** A statement on a connection. */
+    @FunctionalInterface
+    interface SqlWork<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    @Override
+    public WriteResult commit(WriteResult result) {
+        Tx tx = open.get(result.save());
+        Connection c = tx == null ? null : tx.opened();
+        if (c == null) {
+            return result; // no target wrote (breakers open, nothing pending)
+        }
+        WriteResult out = result;
+        try {
+            if (everyTargetSaved(result)) {
+                JdbcAuditSink.insert(c, auditOfSavedSave.apply(result));
+                out = result.markAudited();
+            }
+            c.commit();
+            return out;
+        } catch (SQLException e) {
+            Failure failure = classifier.classify(e);
+            LOG.debug("Save {}: the commit failed ({} {}); nothing of it was written", result.save().saveId(),
+                    failure.code(), failure.message());
+            return result.uncommitted(failure);
+        }
+    }
+
+    /** The common case, audited in the transaction: nothing to park, nothing stale (a stale save may be written again). */
+    private static boolean everyTargetSaved(WriteResult result) {
+        return !result.outcomes().isEmpty() && result.outcomes().values().stream()
+                .allMatch(o -> o instanceof TargetOutcome.Saved && o.state() == TargetState.SAVED);
+    }
+
+    @Override
+    public void release(WriteResult result) {
+        Tx tx = open.remove(result.save());
+        Connection c = tx == null ? null : tx.opened();
+        if (c == null) {
+            return;
+        }
+        try {
+            c.rollback(); // nothing left after a commit; after a failure, what the targets wrote
+        } catch (SQLException e) {
+            LOG.debug("Rollback of save {}: {}", result.save().saveId(), e.getMessage());
+        }
+        try {
+            c.setAutoCommit(true);
+        } catch (SQLException e) {
+            LOG.debug("Auto-commit back on: {}", e.getMessage());
+        }
+        try {
+            c.close();
+        } catch (SQLException e) {
+            LOG.debug("Connection back to the pool: {}", e.getMessage());
+        }
+    }
+}

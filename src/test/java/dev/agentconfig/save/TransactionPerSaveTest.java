@@ -1,0 +1,99 @@
+package dev.agentconfig.save;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.UUID;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.agentconfig.testing.ServiceTestSupport;
+import org.junit.jupiter.api.Test;
+
+/**
+ * On the jdbc transport a save is one transaction: both targets and its audit row, one commit (one WAL
+ * flush). Each target stays behind its own savepoint: a target the database cannot or will not take is
+ * parked alone, and the other target still lands.
+ */
+class TransactionPerSaveTest extends ServiceTestSupport {
+
+    private long xmin(String sql, Object... args) {
+        return ((Number) query(sql, args).get(0).get("x")).longValue();
+    }
+
+    /**
+     * The rows a save writes carry the ids of the transaction that wrote them: the audit row its top-level
+     * transaction's, each target's row the id of its savepoint (a subtransaction, numbered right after its
+     * parent, in order). One transaction: audit = profile - 1 = settings - 2. Written as three commits (as
+     * before), the audit row would come from another transaction, long after.
+     */
+    @Test
+    void aSaveIsOneTransactionWithItsAuditRow() {
+        String tenant = newTenant();
+        for (int i = 0; i < 20; i++) {
+            UUID user = newUser();
+            HttpResponse<String> r = put(tenant, user, "{\"callAgentId\":\"c" + i + "\",\"retellApiKey\":\"" + newKey() + "\"}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            String saveId = json(r).get("saveId").asText();
+            long profile = xmin("SELECT xmin::text::bigint AS x FROM public.user_profiles WHERE user_id = ?", user);
+            long settings = xmin("SELECT xmin::text::bigint AS x FROM public.user_settings WHERE user_id = ?", user);
+            long audit = xmin("SELECT xmin::text::bigint AS x FROM public.audit_log WHERE user_id = ? AND event = 'save' "
+                    + "AND details->>'saveId' = ?", user, saveId);
+            assertThat(profile).as("profile row of save %d", i).isEqualTo(audit + 1);
+            assertThat(settings).as("settings row of save %d", i).isEqualTo(audit + 2);
+        }
+    }
+
+    @Test
+    void aDroppedColumnParksOnlyItsTargetAndTheOtherLands() {
+        String tenant = newTenant();
+        UUID user = newUser();
+        execute("ALTER TABLE public.user_settings DROP COLUMN api_key_updated_at");
+        HttpResponse<String> r;
+        try {
+            r = put(tenant, user, "{\"callAgentId\":\"lands_in_profiles\",\"retellApiKey\":\"" + newKey() + "\"}");
+        } finally {
+            execute("ALTER TABLE public.user_settings ADD COLUMN IF NOT EXISTS api_key_updated_at timestamptz");
+        }
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        JsonNode answer = json(r);
+        assertThat(answer.get("targets").get("user_profiles").asText()).isEqualTo("saved");
+        assertThat(answer.get("targets").get("user_settings").asText()).isEqualTo("queued");
+        assertThat(answer.get("error").get("class").asText()).isEqualTo("schema_drift");
+        assertThat(json(String.valueOf(profileRow(user).orElseThrow().get("encrypted_agent_config")))
+                .get("call_agent_id").asText()).isEqualTo("lands_in_profiles");
+        assertThat(settingsRow(user)).isEmpty();
+        JsonNode entry = localEntry(tenant, user).orElseThrow();
+        assertThat(entry.get("pendingTargets").toString()).isEqualTo("[\"user_settings\"]");
+        // the save's audit row says what happened (written outside the save's transaction: it was parked)
+        await().atMost(Duration.ofSeconds(10)).until(() -> !query(
+                "SELECT 1 FROM public.audit_log WHERE user_id = ? AND event = 'save'", user).isEmpty());
+    }
+
+    @Test
+    void dataOneTableRefusesIsQuarantinedForThatTargetOnly() {
+        String tenant = newTenant();
+        UUID user = newUser();
+        execute("ALTER TABLE public.user_profiles ADD CONSTRAINT no_refused_agent "
+                + "CHECK (encrypted_agent_config->>'call_agent_id' IS DISTINCT FROM 'refused_by_profiles')");
+        HttpResponse<String> r;
+        try {
+            r = put(tenant, user, "{\"callAgentId\":\"refused_by_profiles\"}");
+        } finally {
+            execute("ALTER TABLE public.user_profiles DROP CONSTRAINT no_refused_agent");
+        }
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        JsonNode answer = json(r);
+        assertThat(answer.get("status").asText()).isEqualTo("quarantined");
+        assertThat(answer.get("targets").get("user_profiles").asText()).isEqualTo("quarantined");
+        assertThat(answer.get("targets").get("user_settings").asText()).isEqualTo("saved");
+        assertThat(answer.get("error").get("code").asText()).isEqualTo("23514");
+        assertThat(profileRow(user)).isEmpty();
+        assertThat(json(String.valueOf(settingsRow(user).orElseThrow().get("retell_config")))
+                .get("call_agent_id").asText()).isEqualTo("refused_by_profiles");
+        JsonNode entry = localEntry(tenant, user).orElseThrow();
+        assertThat(entry.get("state").asText()).isEqualTo("quarantined");
+        assertThat(entry.get("pendingTargets").toString()).isEqualTo("[\"user_profiles\"]");
+    }
+}
