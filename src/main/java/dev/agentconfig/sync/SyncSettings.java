@@ -11,7 +11,7 @@ import org.apache.camel.CamelContext;
  *
  * @param backoffBase      first delay after a failed replay; doubles with every further attempt
  * @param backoffMax       the cap of that delay (jitter included)
- * @param parallelism      entries replayed at once within a pass (after the first, which goes alone)
+ * @param parallelism      entries replayed at once within a pass
  * @param haltAfterDbWrite fault injection for the crash test only: Runtime.halt after a replay's
  *                         database write and before its entry is settled. Never set in production.
  */
