@@ -42,9 +42,33 @@ public final class PostgrestBackend implements Backend {
         this.direct = direct;
     }
 
-    /** Migrations are the operator's (SQL editor) or ran at start over the direct connection. */
+    private volatile boolean schemaSeen;
+
+    /**
+     * The schema can be written: with a direct database, migrated over it (again, if it was not yet);
+     * without, every table and column the service needs is there as PostgREST shows it. Once seen
+     * complete it is not asked again (a column dropped later is schema drift, reported by the writes).
+     */
     @Override
     public boolean ready() {
+        if (schemaSeen) {
+            return true;
+        }
+        if (direct != null && !direct.ensureMigrated()) {
+            return false;
+        }
+        for (Map.Entry<String, List<String>> t : SchemaCheck.COLUMNS.entrySet()) {
+            PostgrestClient.Result r = client.call(PostgrestRequest.get("/" + t.getKey(),
+                    "select=" + String.join(",", t.getValue()) + "&limit=0", false));
+            if (!r.ok()) {
+                if (r.failure().failureClass() == FailureClass.SCHEMA_DRIFT) {
+                    LOG.debug("Schema not ready through PostgREST: {} {}", r.failure().code(), r.failure().message());
+                    return false;
+                }
+                return true; // unreachable, or the key refused: not a schema question (reachable() answers it)
+            }
+        }
+        schemaSeen = true;
         return true;
     }
 

@@ -131,12 +131,15 @@ class RestSyncAndReadTest extends RestTransportTestSupport {
         }
         assertThat(r.body()).doesNotContain(key).doesNotContain(envelope);
 
-        // the two GETs: the user AND the tenant, the columns, Accept-Profile
-        LoggedRequest profiles = sent(getRequestedFor(urlPathEqualTo(UPSERT))).get(0);
+        // the two GETs: the user AND the tenant, the columns, Accept-Profile (the breaker probe's own GETs,
+        // select=user_id&limit=0, come and go beside them)
+        LoggedRequest profiles = sent(getRequestedFor(urlPathEqualTo(UPSERT))
+                .withQueryParam("user_id", equalTo("eq." + user))).get(0);
         assertReadHeaders(profiles);
         assertThat(profiles.getUrl()).isEqualTo(UPSERT + "?user_id=eq." + user + "&tenant_id=eq." + tenant
                 + "&select=encrypted_retell_api_key,encrypted_agent_config,field_versions,updated_at");
-        LoggedRequest settings = sent(getRequestedFor(urlPathEqualTo(SETTINGS))).get(0);
+        LoggedRequest settings = sent(getRequestedFor(urlPathEqualTo(SETTINGS))
+                .withQueryParam("user_id", equalTo("eq." + user))).get(0);
         assertReadHeaders(settings);
         assertThat(settings.getUrl()).isEqualTo(SETTINGS + "?user_id=eq." + user + "&tenant_id=eq." + tenant
                 + "&select=retell_config,encrypted_api_keys,field_versions,api_key_updated_at,updated_at");
@@ -185,8 +188,12 @@ class RestSyncAndReadTest extends RestTransportTestSupport {
         long version = json(r).get("version").asLong();
         // no lookup request: the report rode on the settings call's answer
         assertThat(sent(getRequestedFor(urlPathEqualTo(SETTINGS)))).isEmpty();
-        List<LoggedRequest> upserts = sent(postRequestedFor(urlPathEqualTo(UPSERT)));
-        List<LoggedRequest> rpcs = sent(postRequestedFor(urlPathEqualTo(RPC)));
+        // this user's requests (an entry another test parked may drain meanwhile: the sync starts a pass
+        // the moment PostgREST answers again)
+        List<LoggedRequest> upserts = sent(postRequestedFor(urlPathEqualTo(UPSERT))).stream()
+                .filter(q -> body(q).get("user_id").asText().equals(user.toString())).toList();
+        List<LoggedRequest> rpcs = sent(postRequestedFor(urlPathEqualTo(RPC))).stream()
+                .filter(q -> body(q).get("p_user_id").asText().equals(user.toString())).toList();
         assertThat(upserts).hasSize(2);
         assertThat(rpcs).hasSize(2);
         JsonNode keyRow = body(upserts.get(1));
