@@ -587,11 +587,12 @@ class BrowserOutboxTest extends ServiceTestSupport {
 
         JsonNode invalid = call(d, "return await window.client.save(args[0], args[1], { callAgentId: 'not valid!' });",
                 tenant, user.toString());
-        assertThat(invalid.get("rejected").asBoolean()).as(invalid.toString()).isTrue();
+        assertThat(invalid.path("rejected").asBoolean()).as("a 400 is returned as an error: %s", invalid).isTrue();
         assertThat(invalid.get("name").asText()).isEqualTo("AgentConfigError");
         assertThat(invalid.get("status").asInt()).isEqualTo(400);
         JsonNode forbidden = call(d, "return await window.client.save(args[0], args[1], { callAgentId: 'agent_x' });",
                 newTenant(), newUser().toString());
+        assertThat(forbidden.path("rejected").asBoolean()).as("a 403 is returned as an error: %s", forbidden).isTrue();
         assertThat(forbidden.get("status").asInt()).as(forbidden.toString()).isEqualTo(403);
         assertThat(outbox(d)).isEmpty();
         assertThat(events(d, "pending")).isEmpty();
