@@ -283,6 +283,7 @@ class AgentConfigClient extends EventTarget {
       lost: list.reduce((n, u) => n + u.lost.length, 0),
       since: list.map((u) => u.since).filter(Boolean).sort()[0] || null,
       lastError,
+      lastSyncedAt: list.map((u) => u.lastSyncedAt).filter(Boolean).sort().pop() || null,
       users: list,
     };
   }

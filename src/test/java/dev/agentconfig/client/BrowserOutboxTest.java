@@ -676,4 +676,64 @@ class BrowserOutboxTest extends ServiceTestSupport {
         assertThat(outbox(d)).isEmpty();
         assertThat(d.findElement(By.tagName("body")).getText().contains(key)).as("plaintext key on the page").isFalse();
     }
+
+    // ----- merge per field; many users' edits in one drain --------------------------------------------------
+
+    @Test
+    void pendingEditsMergePerFieldAndADrainSendsOneRequestPerEdit() {
+        int users = 20;
+        String tenant = newTenant();
+        List<UUID> ids = new ArrayList<>();
+        Map<String, String> tokens = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < users; i++) {
+            UUID u = newUser();
+            ids.add(u);
+            tokens.put(u.toString(), token(tenant, u));
+        }
+        WebDriver d = browser.driver();
+        relay.stop();
+        openApp(d, relayUrl(), tokens.get(ids.get(0).toString()), 300, 4000);
+        // one client for every user of this browser (a shared computer): each user's own token
+        call(d, "const p = new URLSearchParams(location.hash.slice(1)); window.client.close();"
+                + "window.many = window.agentConfig.createClient({ baseUrl: p.get('api'),"
+                + " getAccessToken: ({ userId }) => args[0][userId] || null, autoSync: false, timeout: 4000 });"
+                + "return null;", tokens);
+        // the first user edits its call agent five times and its sms agent once, all while the service is away
+        UUID first = ids.get(0);
+        List<String> editedAt = new ArrayList<>();
+        for (int i = 1; i <= 5; i++) {
+            editedAt.add(call(d, "return (await window.many.save(args[0], args[1], { callAgentId: args[2] })).editedAt;",
+                    tenant, first.toString(), "call_v" + i).asText());
+        }
+        call(d, "return await window.many.save(args[0], args[1], { smsAgentId: 'sms_once' });", tenant, first.toString());
+        for (UUID u : ids.subList(1, users)) {
+            call(d, "return await window.many.save(args[0], args[1], { callAgentId: 'call_many', smsAgentId: 'sms_many' });",
+                    tenant, u.toString());
+        }
+        assertThat(outbox(d)).hasSize(6 + users - 1);
+        JsonNode status = call(d, "return await window.many.status();");
+        // per field the newest edit: two fields of the first user, two of every other
+        assertThat(status.get("pending").asInt()).isEqualTo(2 * users);
+        assertThat(status.get("users")).hasSize(users);
+
+        relay.start();
+        long t0 = System.nanoTime();
+        JsonNode drained = call(d, "return await window.many.syncNow();");
+        long tookMs = (System.nanoTime() - t0) / 1_000_000;
+        LOG.info("FIGURE browser outbox: drain of {} pending edits ({} users, {} PUTs) in {} ms", 6 + users - 1, users,
+                drained.get("sent").asInt(), tookMs);
+        assertThat(drained.get("sent").asInt()).isEqualTo(2 + users - 1);
+        assertThat(drained.get("synced").asInt()).isEqualTo(2 + users - 1);
+        assertThat(drained.get("remaining").asInt()).isZero();
+        assertThat(outbox(d)).isEmpty();
+        // the superseded edits were never sent; the newest one carries its own moment
+        assertThat(savesReceived(first)).hasSize(2);
+        assertThat(profileConfig(first).get("call_agent_id").asText()).isEqualTo("call_v5");
+        assertThat(settingsConfig(first).get("sms_agent_id").asText()).isEqualTo("sms_once");
+        assertThat(versions(profileRow(first).orElseThrow()).get("callAgentId").asLong()).isEqualTo(micros(editedAt.get(4)));
+        for (UUID u : ids.subList(1, users)) {
+            assertThat(profileConfig(u).get("call_agent_id").asText()).isEqualTo("call_many");
+            assertThat(settingsConfig(u).get("sms_agent_id").asText()).isEqualTo("sms_many");
+        }
+    }
 }
