@@ -171,6 +171,8 @@ class ClientModuleHttpTest extends ServiceTestSupport {
                     .PUT(HttpRequest.BodyPublishers.ofString("{\"callAgentId\":\"" + "x".repeat(40_000) + "\"}")));
             HttpResponse<String> unknown = send(HttpRequest.newBuilder(URI.create(url + "/nothing-here"))
                     .header("Origin", origin).GET());
+            HttpResponse<String> wrongMethod = send(HttpRequest.newBuilder(URI.create(url)).header("Origin", origin)
+                    .header("Authorization", "Bearer " + token).DELETE());
             // CORS is the browser's rule: the service answers whoever calls, the token decides
             assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
             assertThat(get.statusCode()).isEqualTo(200);
@@ -178,7 +180,8 @@ class ClientModuleHttpTest extends ServiceTestSupport {
             assertThat(noToken.statusCode()).isEqualTo(401);
             assertThat(tooLarge.statusCode()).isEqualTo(413);
             assertThat(unknown.statusCode()).isEqualTo(404);
-            for (HttpResponse<String> r : java.util.List.of(put, get, invalid, noToken, tooLarge, unknown)) {
+            assertThat(wrongMethod.statusCode()).isEqualTo(405);
+            for (HttpResponse<String> r : java.util.List.of(put, get, invalid, noToken, tooLarge, unknown, wrongMethod)) {
                 String what = origin + " " + r.request().method() + " -> " + r.statusCode();
                 if (origin.equals(FRONT_END)) {
                     assertThat(r.headers().firstValue("Access-Control-Allow-Origin")).as(what).hasValue(FRONT_END);
