@@ -839,7 +839,11 @@ function positive(v, dflt) {
 function randomId() {
   if (globalThis.crypto && typeof crypto.randomUUID === 'function') { return crypto.randomUUID(); }
   const b = new Uint8Array(16);
-  (globalThis.crypto || { getRandomValues: (a) => a.map(() => Math.floor(Math.random() * 256)) }).getRandomValues(b);
+  if (globalThis.crypto && typeof crypto.getRandomValues === 'function') {
+    crypto.getRandomValues(b); // insecure contexts have this, though not randomUUID
+  } else {
+    for (let i = 0; i < b.length; i++) { b[i] = Math.floor(Math.random() * 256); }
+  }
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
