@@ -4,6 +4,7 @@ import java.util.List;
 
 import dev.agentconfig.api.ApiConfiguration;
 import dev.agentconfig.audit.AuditConfiguration;
+import dev.agentconfig.client.ClientConfiguration;
 import dev.agentconfig.config.DataDirLock;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.crypto.CryptoConfiguration;
@@ -44,7 +45,8 @@ public class AppConfiguration implements CamelConfiguration {
             new SyncConfiguration(),        // the local store -> database sync
             new InboxConfiguration(),       // the file inbox
             new ObserveConfiguration(),     // health and metrics
-            new ApiConfiguration());        // the HTTP front door
+            new ApiConfiguration(),         // the HTTP front door
+            new ClientConfiguration());     // the browser client's module, CORS for front ends
 
     @Override
     public void configure(CamelContext context) throws Exception {

@@ -18,7 +18,8 @@ import org.apache.camel.Exchange;
  * {@code GET /diagnostics}: the page a person uses to diagnose one user. It is static (no
  * secret, no data: it asks the diagnostics endpoint with the token the person types), so it is
  * served without authentication. Its inline script and style are allowed by their hashes in the
- * Content-Security-Policy; nothing else may load or run, and it may only talk to this origin.
+ * Content-Security-Policy, and so is the browser client it imports from this origin; nothing else may
+ * load or run, and it may only talk to this origin.
  */
 public final class DiagnosticsPage {
     static final String RESOURCE = "/diagnostics/index.html";
@@ -42,7 +43,9 @@ public final class DiagnosticsPage {
         while (m.find()) {
             ("script".equals(m.group(1)) ? scripts : styles).add("'sha256-" + sha256(m.group(2)) + "'");
         }
-        contentSecurityPolicy = "default-src 'none'; script-src " + String.join(" ", scripts)
+        // 'self' for the browser client the page imports (/client/agent-config.js): every other answer of
+        // this origin is JSON, problem+json or this HTML, none of which a browser runs as a module script
+        contentSecurityPolicy = "default-src 'none'; script-src 'self' " + String.join(" ", scripts)
                 + "; style-src " + String.join(" ", styles)
                 + "; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
     }

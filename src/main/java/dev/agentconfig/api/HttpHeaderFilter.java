@@ -25,9 +25,17 @@ import org.apache.camel.http.base.HttpHeaderFilterStrategy;
  * not be cached by proxies or browsers.
  */
 public final class HttpHeaderFilter extends HttpHeaderFilterStrategy {
-    /** Lower case. Everything else a caller sends is dropped before any route runs. */
+    /**
+     * Lower case. Everything else a caller sends is dropped before any route runs.
+     *
+     * <p>{@code if-none-match} is here for one reader only, client/ClientModule (GET /client/agent-config.js):
+     * a validator, compared with the module's ETag to answer 304. It names no one and changes nothing
+     * stored; the worst a caller can do with it is get a 304 for its own request. The CORS headers
+     * ({@code Origin}, {@code Access-Control-Request-*}) are deliberately NOT here: client/CrossOrigin
+     * reads them on the server's router before Camel, so no route ever sees them.
+     */
     static final Set<String> INBOUND = Set.of("authorization", "content-type", "content-length", "accept",
-            "idempotency-key", "x-request-id");
+            "idempotency-key", "x-request-id", "if-none-match");
 
     @Override
     protected void initialize() {
