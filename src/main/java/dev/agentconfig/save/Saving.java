@@ -36,9 +36,18 @@ public final class Saving {
     private final AuditTrail audit;
     private final SaveMeters meters;
     private final java.time.Duration editedAtSkew;
+    private final dev.agentconfig.core.ChangeFeed changeFeed;
 
     public Saving(FieldCipher cipher, HybridLogicalClock clock, IdempotencyKeys idempotencyKeys, LocalStore localStore,
                   AuditTrail audit, SaveMeters meters, java.time.Duration editedAtSkew) {
+        this(cipher, clock, idempotencyKeys, localStore, audit, meters, editedAtSkew, dev.agentconfig.core.ChangeFeed.NONE);
+    }
+
+    /** @param changeFeed where every answer is told (the Kafka events topic, when configured); must not throw */
+    public Saving(FieldCipher cipher, HybridLogicalClock clock, IdempotencyKeys idempotencyKeys, LocalStore localStore,
+                  AuditTrail audit, SaveMeters meters, java.time.Duration editedAtSkew,
+                  dev.agentconfig.core.ChangeFeed changeFeed) {
+        this.changeFeed = changeFeed;
         this.editedAtSkew = editedAtSkew;
         this.cipher = cipher;
         this.clock = clock;
@@ -157,8 +166,11 @@ public final class Saving {
             details.put("failureClass", f.failureClass().id());
             details.put("code", f.code());
         });
-        audit.record(new AuditEvent(Instant.now(), "save", save.tenantId(), save.userId(), true, details));
+        Instant now = Instant.now();
+        audit.record(new AuditEvent(now, "save", save.tenantId(), save.userId(), true, details));
         targets.forEach(meters::outcome);
+        // field names and versions, never a value (core/ConfigChange)
+        changeFeed.publish(dev.agentconfig.core.ConfigChange.of(outcome, save, now));
         return outcome;
     }
 

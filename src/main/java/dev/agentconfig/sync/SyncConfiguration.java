@@ -24,7 +24,7 @@ public final class SyncConfiguration implements CamelConfiguration {
         SyncMetrics metrics = new SyncMetrics(Beans.require(context, "meterRegistry", MeterRegistry.class), store);
         registry.bind("syncPass", new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics));
         registry.bind("replays", new Replays(store, new Backoff(settings.backoffBase(), settings.backoffMax()), metrics,
-                audit));
+                audit, Beans.require(context, "changeFeed", dev.agentconfig.core.ChangeFeed.class)));
         registry.bind("passOutcomes", new PassOutcomes());
         registry.bind("requeue", new Requeue(store, audit));
         // owned by Camel's executor manager: shut down with the context
