@@ -46,7 +46,11 @@ public final class KafkaBroker implements AutoCloseable {
     private final KafkaProducer<String, byte[]> producer;
 
     private KafkaBroker() throws Exception {
+        // under target/: what a JVM that ends without a clean broker stop leaves goes with mvn clean
+        java.nio.file.Path base = java.nio.file.Files.createDirectories(java.nio.file.Path.of("target", "kafka-broker"))
+                .toAbsolutePath();
         TestKitNodes nodes = new TestKitNodes.Builder()
+                .setBaseDirectory(java.nio.file.Files.createTempDirectory(base, "kraft-"))
                 .setCombined(true)
                 .setNumBrokerNodes(1)
                 .setNumControllerNodes(1)
@@ -82,11 +86,22 @@ public final class KafkaBroker implements AutoCloseable {
                 throw new IllegalStateException("cannot start the in-process Kafka broker", e);
             }
             KafkaBroker broker = shared;
+            // a broker's orderly stop can take longer than the test runner waits for its JVM to end: a few
+            // seconds, then the JVM ends anyway (the broker holds nothing the next run needs)
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                Thread stop = new Thread(() -> {
+                    try {
+                        broker.close();
+                    } catch (Exception ignored) {
+                        // the JVM is ending
+                    }
+                }, "stop-test-kafka-worker");
+                stop.setDaemon(true);
+                stop.start();
                 try {
-                    broker.close();
-                } catch (Exception ignored) {
-                    // the JVM is ending
+                    stop.join(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
             }, "stop-test-kafka"));
         }
