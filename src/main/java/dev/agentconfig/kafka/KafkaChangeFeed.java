@@ -122,12 +122,12 @@ public final class KafkaChangeFeed implements ChangeFeed, Service {
                         meters.eventPublished();
                     } else {
                         meters.eventDropped("send-failed");
-                        meters.error("change feed: " + error.getClass().getSimpleName(), false);
+                        meters.error("change feed: " + error.getClass().getSimpleName());
                     }
                 });
             } catch (RuntimeException e) {
                 meters.eventDropped("send-failed");
-                meters.error("change feed: " + e.getClass().getSimpleName(), false);
+                meters.error("change feed: " + e.getClass().getSimpleName());
             }
         }
     }

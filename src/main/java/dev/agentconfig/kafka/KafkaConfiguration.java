@@ -31,7 +31,8 @@ public final class KafkaConfiguration implements CamelConfiguration {
         KafkaMeters meters = new KafkaMeters(Beans.require(context, "meterRegistry", MeterRegistry.class), clients);
         registry.bind("kafkaDoor", new KafkaDoor(Beans.require(context, "saving", Saving.class), meters,
                 settings.deadLetterTopic()));
-        KafkaHealthCheck health = new KafkaHealthCheck(clients, meters, settings.unreachableAfter());
+        KafkaHealthCheck health = new KafkaHealthCheck(clients, meters, settings.unreachableAfter(),
+                settings.retryDelay());
         health.setCamelContext(context);
         registry.bind("kafkaHealthCheck", health);
         if (settings.eventsTopic().isPresent()) {

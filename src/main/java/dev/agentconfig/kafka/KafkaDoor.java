@@ -204,8 +204,8 @@ public final class KafkaDoor {
         if (commit == null) {
             return;
         }
-        meters.recovered();
         TopicPartition tp = commit.partition();
+        meters.released(tp.toString());
         uncommitted.compute(tp, (k, span) -> span == null || span[1] + 1 != record.offset()
                 ? new long[] {record.offset(), record.offset()} : new long[] {span[0], record.offset()});
         if (record.lastInBatch()) {
@@ -231,8 +231,7 @@ public final class KafkaDoor {
                 meters.committed(span[1] - span[0] + 1);
             }
         }
-        String what = refusal.status() + " " + refusal.type() + " on " + record;
-        meters.error(what, true);
+        meters.heldBack(record.topic() + "-" + record.partition(), refusal.status() + " " + refusal.type() + " on " + record);
         LOG.warn("Kafka record {} (key {}) not saved now ({} {}: {}); its offset is not committed, it is read "
                 + "again", record, record.printableKey(), refusal.status(), refusal.type(), refusal.detail());
     }

@@ -20,13 +20,16 @@ public final class KafkaHealthCheck extends AbstractHealthCheck {
     private final KafkaClients clients;
     private final KafkaMeters meters;
     private final Duration unreachableAfter;
+    private final Duration heldBackFor;
     private volatile Instant unreachableSince;
 
-    public KafkaHealthCheck(KafkaClients clients, KafkaMeters meters, Duration unreachableAfter) {
+    /** @param retryDelay a held-back record is read again this often: a mark older than a few of them is stale */
+    public KafkaHealthCheck(KafkaClients clients, KafkaMeters meters, Duration unreachableAfter, Duration retryDelay) {
         super(GROUP, "kafka");
         this.clients = clients;
         this.meters = meters;
         this.unreachableAfter = unreachableAfter;
+        this.heldBackFor = retryDelay.multipliedBy(3).plusSeconds(30);
     }
 
     @Override
@@ -51,9 +54,12 @@ public final class KafkaHealthCheck extends AbstractHealthCheck {
         } else if (unreachableSince == null) {
             unreachableSince = now;
         }
-        if (error != null && error.holdingBack()) {
-            builder.down().message("a record could not be made durable (" + error.what() + "): its offset is not "
-                    + "committed and it is read again; its partition waits (see the service log)");
+        java.util.List<String> held = meters.heldBackSince(now.minus(heldBackFor));
+        builder.detail("heldBack", held);
+        if (!held.isEmpty()) {
+            builder.down().message("a record could not be made durable on " + held + " ("
+                    + (error == null ? "" : error.what()) + "): its offset is not committed and it is read again; "
+                    + "its partition waits (see the service log)");
         } else if (unreachable && Duration.between(unreachableSince, now).compareTo(unreachableAfter) >= 0) {
             builder.down().message("no connection to the Kafka brokers for "
                     + Duration.between(unreachableSince, now).toSeconds() + " s: saves from Kafka wait in the topic");

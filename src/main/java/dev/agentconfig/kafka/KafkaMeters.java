@@ -22,9 +22,11 @@ public final class KafkaMeters {
     private final AtomicLong deadLettered = new AtomicLong();
     private final AtomicLong eventsDropped = new AtomicLong();
     private final AtomicReference<LastError> lastError = new AtomicReference<>();
+    /** Partitions whose next record this instance is holding back (could not be made durable), since when. */
+    private final ConcurrentHashMap<String, Instant> heldBack = new ConcurrentHashMap<>();
 
     /** What went wrong last: never exception text or record content (health is open). */
-    public record LastError(Instant at, String what, boolean holdingBack) {
+    public record LastError(Instant at, String what) {
     }
 
     public KafkaMeters(MeterRegistry registry, KafkaClients clients) {
@@ -68,16 +70,29 @@ public final class KafkaMeters {
                 reason).increment();
     }
 
-    public void error(String what, boolean holdingBack) {
-        lastError.set(new LastError(Instant.now(), what, holdingBack));
+    public void error(String what) {
+        lastError.set(new LastError(Instant.now(), what));
     }
 
-    /** A record was done again after one was held back: the door is no longer stuck. */
-    public void recovered() {
-        LastError e = lastError.get();
-        if (e != null && e.holdingBack()) {
-            lastError.compareAndSet(e, new LastError(e.at(), e.what(), false));
-        }
+    /** A record of the partition could not be made durable: held back, read again. */
+    public void heldBack(String partition, String what) {
+        Instant now = Instant.now();
+        heldBack.put(partition, now);
+        lastError.set(new LastError(now, what));
+    }
+
+    /** A record of the partition was done: it is no longer held back. */
+    public void released(String partition) {
+        heldBack.remove(partition);
+    }
+
+    /**
+     * Partitions held back lately (since {@code after}); older marks are forgotten: the partition may
+     * have moved to another instance meanwhile (every retry rejoins the group).
+     */
+    public java.util.List<String> heldBackSince(Instant after) {
+        heldBack.entrySet().removeIf(e -> e.getValue().isBefore(after));
+        return heldBack.keySet().stream().sorted().toList();
     }
 
     public LastError lastError() {

@@ -143,6 +143,7 @@ class KafkaScaleIT {
             mark(timeline, t0, "database stopped");
             sleep(3_000);
             b.kill();
+            String killedOutput = b.output();
             mark(timeline, t0, "instance B killed (SIGKILL)");
             sleep(4_000);
             db.start();
@@ -204,7 +205,7 @@ class KafkaScaleIT {
             String outB = fb.output();
             assertThat(fa.stop()).isIn(0, 143);
             assertThat(fb.stop()).isIn(0, 143);
-            assertThat(outA + outB + fa.output() + fb.output()).doesNotContain("key_TESTSECRET_");
+            assertThat(killedOutput + outA + outB + fa.output() + fb.output()).doesNotContain("key_TESTSECRET_");
         } finally {
             System.out.println("KafkaScaleIT timeline:\n  " + String.join("\n  ", timeline));
             for (ServiceProcess s : new ServiceProcess[] {a, b}) {
