@@ -10,6 +10,7 @@ import dev.agentconfig.config.Settings;
 import dev.agentconfig.crypto.CryptoConfiguration;
 import dev.agentconfig.db.DatabaseConfiguration;
 import dev.agentconfig.inbox.InboxConfiguration;
+import dev.agentconfig.kafka.KafkaConfiguration;
 import dev.agentconfig.observe.ObserveConfiguration;
 import dev.agentconfig.postgrest.PostgrestConfiguration;
 import dev.agentconfig.read.ReadConfiguration;
@@ -44,6 +45,7 @@ public class AppConfiguration implements CamelConfiguration {
             new ReadConfiguration(),        // the read path and diagnostics
             new SyncConfiguration(),        // the local store -> database sync
             new InboxConfiguration(),       // the file inbox
+            new KafkaConfiguration(),       // the Kafka door, its dead-letter topic, the change feed (off by default)
             new ObserveConfiguration(),     // health and metrics
             new ApiConfiguration(),         // the HTTP front door
             new ClientConfiguration());     // the browser client's module, CORS for front ends

@@ -127,14 +127,15 @@ public final class InboxSteps {
     }
 
     /** What is kept of a refused message, and the sentence that says so in its reason file. */
-    record SetAside(byte[] copy, String note) {
+    public record SetAside(byte[] copy, String note) {
     }
 
     /** Fields kept as they are: identifiers and agent ids, which are not secret. */
     private static final java.util.Set<String> PLAIN_FIELDS = java.util.Set.of("tenantId", "userId", "callAgentId",
             "smsAgentId", "editedAt");
 
-    static SetAside setAside(byte[] original) {
+    /** Also the Kafka door's dead-letter copy of a refused record (kafka/KafkaDoor). */
+    public static SetAside setAside(byte[] original) {
         byte[] bytes = original == null ? new byte[0] : original;
         JsonNode message;
         try {

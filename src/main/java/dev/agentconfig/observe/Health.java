@@ -44,12 +44,20 @@ public final class Health {
      */
     private final SharedProbe<List<HealthCheck>> io;
     private final AtomicReference<String> loggedStoreFailure = new AtomicReference<>();
+    private final java.util.function.Supplier<List<HealthCheck>> contributed;
 
     public Health(Backend backend, LocalStore localStore, Duration maxPendingAge) {
         this(backend, localStore, maxPendingAge, Duration.ZERO);
     }
 
     public Health(Backend backend, LocalStore localStore, Duration maxPendingAge, Duration cacheTtl) {
+        this(backend, localStore, maxPendingAge, cacheTtl, List::of);
+    }
+
+    /** @param contributed checks other features contribute (the Kafka door's), asked at every probe */
+    public Health(Backend backend, LocalStore localStore, Duration maxPendingAge, Duration cacheTtl,
+                  java.util.function.Supplier<List<HealthCheck>> contributed) {
+        this.contributed = contributed;
         this.backend = backend;
         this.localStore = localStore;
         this.maxPendingAge = maxPendingAge;
@@ -65,6 +73,7 @@ public final class Health {
     public List<HealthCheck> checks() {
         List<HealthCheck> checks = new ArrayList<>(io.get());
         checks.addAll(backlog());
+        checks.addAll(contributed.get());
         return checks;
     }
 

@@ -16,6 +16,33 @@ public final class ObserveConfiguration implements CamelConfiguration {
         context.getRegistry().bind("metrics",
                 new Metrics(Beans.require(context, "meterRegistry", PrometheusMeterRegistry.class)));
         context.getRegistry().bind("health", new Health(Beans.require(context, "backend", Backend.class),
-                Beans.require(context, "localStore", LocalStore.class), settings.maxPendingAge(), Health.cacheTtl(context)));
+                Beans.require(context, "localStore", LocalStore.class), settings.maxPendingAge(), Health.cacheTtl(context),
+                () -> contributed(context)));
+    }
+
+    /**
+     * The Camel health checks of group "agentconfig" that features bind (the Kafka door's, when Kafka is
+     * on), as checks of /observe/health: name, state, message, and their own details (Camel's
+     * bookkeeping, keys with a dot, left out).
+     */
+    static java.util.List<dev.agentconfig.transport.HealthCheck> contributed(CamelContext context) {
+        java.util.List<dev.agentconfig.transport.HealthCheck> checks = new java.util.ArrayList<>();
+        for (org.apache.camel.health.HealthCheck check
+                : context.getRegistry().findByType(org.apache.camel.health.HealthCheck.class)) {
+            if (!"agentconfig".equals(check.getGroup())) {
+                continue;
+            }
+            org.apache.camel.health.HealthCheck.Result r = check.call();
+            java.util.Map<String, Object> data = new java.util.LinkedHashMap<>();
+            r.getDetails().forEach((k, v) -> {
+                if (!k.contains(".")) {
+                    data.put(k, v);
+                }
+            });
+            checks.add(new dev.agentconfig.transport.HealthCheck(check.getId(),
+                    r.getState() == org.apache.camel.health.HealthCheck.State.UP, r.getMessage().orElse(""), data));
+        }
+        checks.sort(java.util.Comparator.comparing(dev.agentconfig.transport.HealthCheck::name));
+        return checks;
     }
 }

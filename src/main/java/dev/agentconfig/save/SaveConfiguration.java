@@ -43,9 +43,12 @@ public final class SaveConfiguration implements CamelConfiguration {
         registry.bind("versionClock", clock);
 
         SaveMeters meters = new SaveMeters(Beans.require(context, "meterRegistry", MeterRegistry.class), breakers);
+        // every answer (and every entry the sync settles) is told here; the Kafka feature connects its events topic
+        ChangeFeedRelay changeFeed = new ChangeFeedRelay();
+        registry.bind("changeFeed", changeFeed);
         registry.bind("saving", new Saving(cipher, clock, new IdempotencyKeys(10_000), store, audit, meters,
                 Settings.duration(context.getPropertiesComponent().resolveProperty("agentconfig.save.edited-at-skew")
-                        .orElse("30s"))));
+                        .orElse("30s")), changeFeed));
         registry.bind("writeResults", new WriteResults());
         registry.bind("deadLetters", new DeadLetters(classifier, breakers));
         OutageLog outageLog = new OutageLog(store, Settings.duration(context.getPropertiesComponent()

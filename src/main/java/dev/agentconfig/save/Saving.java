@@ -36,9 +36,18 @@ public final class Saving {
     private final AuditTrail audit;
     private final SaveMeters meters;
     private final java.time.Duration editedAtSkew;
+    private final dev.agentconfig.core.ChangeFeed changeFeed;
 
     public Saving(FieldCipher cipher, HybridLogicalClock clock, IdempotencyKeys idempotencyKeys, LocalStore localStore,
                   AuditTrail audit, SaveMeters meters, java.time.Duration editedAtSkew) {
+        this(cipher, clock, idempotencyKeys, localStore, audit, meters, editedAtSkew, dev.agentconfig.core.ChangeFeed.NONE);
+    }
+
+    /** @param changeFeed where every answer is told (the Kafka events topic, when configured); must not throw */
+    public Saving(FieldCipher cipher, HybridLogicalClock clock, IdempotencyKeys idempotencyKeys, LocalStore localStore,
+                  AuditTrail audit, SaveMeters meters, java.time.Duration editedAtSkew,
+                  dev.agentconfig.core.ChangeFeed changeFeed) {
+        this.changeFeed = changeFeed;
         this.editedAtSkew = editedAtSkew;
         this.cipher = cipher;
         this.clock = clock;
@@ -147,6 +156,8 @@ public final class Saving {
             audit.record(SaveAudit.saved(result, outcome));
         }
         outcome.targets().forEach((t, s) -> meters.outcome(t.table(), s.id()));
+        // field names and versions, never a value (core/ConfigChange)
+        changeFeed.publish(dev.agentconfig.core.ConfigChange.of(outcome, result.save(), Instant.now()));
         return outcome;
     }
 

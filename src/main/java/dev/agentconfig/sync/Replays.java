@@ -30,8 +30,16 @@ public final class Replays {
     private final Backoff backoff;
     private final SyncMetrics metrics;
     private final AuditTrail audit;
+    private final dev.agentconfig.core.ChangeFeed changeFeed;
 
     public Replays(LocalStore store, Backoff backoff, SyncMetrics metrics, AuditTrail audit) {
+        this(store, backoff, metrics, audit, dev.agentconfig.core.ChangeFeed.NONE);
+    }
+
+    /** @param changeFeed told of every entry settled for good (synced, quarantined); must not throw */
+    public Replays(LocalStore store, Backoff backoff, SyncMetrics metrics, AuditTrail audit,
+                   dev.agentconfig.core.ChangeFeed changeFeed) {
+        this.changeFeed = changeFeed;
         this.store = store;
         this.backoff = backoff;
         this.metrics = metrics;
@@ -93,8 +101,12 @@ public final class Replays {
                 details.put("failureClass", keeping.failureClass().id());
                 details.put("code", keeping.code());
             }
-            audit.record(new AuditEvent(Instant.now(), "sync", replayed.tenantId(), replayed.userId(),
+            Instant now = Instant.now();
+            audit.record(new AuditEvent(now, "sync", replayed.tenantId(), replayed.userId(),
                     r == Result.DRAINED, details));
+            changeFeed.publish(dev.agentconfig.core.ConfigChange.settled(replayed,
+                    r == Result.DRAINED ? dev.agentconfig.core.ConfigChange.SYNCED
+                            : dev.agentconfig.core.SaveOutcome.QUARANTINED, states, now));
         }
         if (r == Result.QUARANTINED) {
             LOG.warn("Sync: local entry {} quarantined: {} {} ({}); fix the data or the database, then POST "

@@ -29,7 +29,7 @@ public final class SyncConfiguration implements CamelConfiguration {
         Beans.require(context, "targetBreakers", dev.agentconfig.save.TargetBreakers.class)
                 .onReachable(() -> trigger.request("the database answers again"));
         registry.bind("replays", new Replays(store, new Backoff(settings.backoffBase(), settings.backoffMax()), metrics,
-                audit));
+                audit, Beans.require(context, "changeFeed", dev.agentconfig.core.ChangeFeed.class)));
         registry.bind("passOutcomes", new PassOutcomes());
         registry.bind("requeue", new Requeue(store, audit));
         // owned by Camel's executor manager: shut down with the context

@@ -1,0 +1,47 @@
+package dev.agentconfig.kafka;
+
+import dev.agentconfig.config.Beans;
+import dev.agentconfig.save.ChangeFeedRelay;
+import dev.agentconfig.save.Saving;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.Registry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Kafka front door, its dead-letter topic and the change feed (routes/kafka.camel.yaml). Off while
+ * agentconfig.kafka.bootstrap-servers is empty: then nothing is bound, the route is not loaded
+ * (precondition), no client is created and no thread is started.
+ */
+public final class KafkaConfiguration implements CamelConfiguration {
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaConfiguration.class);
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        KafkaSettings settings = KafkaSettings.from(context);
+        if (!settings.enabled()) {
+            return;
+        }
+        Registry registry = context.getRegistry();
+        KafkaClients clients = new KafkaClients();
+        registry.bind("kafkaClients", clients);
+        registry.bind("kafkaCommits", new OffsetCommits());
+        KafkaMeters meters = new KafkaMeters(Beans.require(context, "meterRegistry", MeterRegistry.class), clients);
+        registry.bind("kafkaDoor", new KafkaDoor(Beans.require(context, "saving", Saving.class), meters,
+                settings.deadLetterTopic()));
+        KafkaHealthCheck health = new KafkaHealthCheck(clients, meters, settings.unreachableAfter(),
+                settings.retryDelay());
+        health.setCamelContext(context);
+        registry.bind("kafkaHealthCheck", health);
+        if (settings.eventsTopic().isPresent()) {
+            KafkaChangeFeed feed = new KafkaChangeFeed(context, settings, meters);
+            context.addService(feed, true, true);
+            Beans.require(context, "changeFeed", ChangeFeedRelay.class).connect(feed);
+        }
+        LOG.info("Kafka: saves from topic {} (consumer group {}), refused and quarantined records to {}, change feed {}",
+                settings.savesTopic(), settings.groupId(), settings.deadLetterTopic(),
+                settings.eventsTopic().map(t -> "on topic " + t).orElse("off"));
+    }
+}

@@ -1,0 +1,63 @@
+package dev.agentconfig.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.UUID;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.agentconfig.testing.ServiceTestSupport;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Kafka on, but no broker answers: the service starts, saves over HTTP are answered as fast as ever
+ * (the change feed only offers to its bounded queue; beyond it changes are dropped and counted), and
+ * the health check kafka turns DOWN after agentconfig.kafka.health.unreachable-after.
+ */
+class KafkaUnreachableTest extends ServiceTestSupport {
+    // static: CamelTestSupport asks for the properties from its constructor
+    private static final int DEAD_PORT = freePort();
+
+    @Override
+    protected Properties extraProperties() {
+        Properties p = new Properties();
+        p.setProperty("agentconfig.kafka.bootstrap-servers", "127.0.0.1:" + DEAD_PORT);
+        p.setProperty("agentconfig.kafka.events-topic", "events-nowhere");
+        p.setProperty("agentconfig.kafka.events-queue", "5");
+        p.setProperty("agentconfig.kafka.health.unreachable-after", "2s");
+        return p;
+    }
+
+    @Test
+    void savesDoNotWaitForAnUnreachableBrokerAndHealthSaysSo() {
+        String tenant = newTenant();
+        for (int i = 0; i < 20; i++) {
+            long t0 = System.nanoTime();
+            HttpResponse<String> r = put(tenant, UUID.randomUUID(), "{\"callAgentId\":\"c" + i + "\"}");
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(json(r).get("status").asText()).isEqualTo("saved");
+            // the producer may block for a minute on metadata; a save must not
+            assertThat(ms).as("save %d took %d ms", i, ms).isLessThan(3_000);
+        }
+        HttpResponse<String> metrics = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/observe/metrics"))
+                .header("Authorization", "Bearer " + serviceToken).GET());
+        // 20 changes, at most 5 waiting and 1 in the feed's hands: the rest dropped and counted
+        assertThat(metrics.body()).contains("agentconfig_kafka_events_dropped_total{reason=\"queue-full\"}");
+        await().atMost(Duration.ofSeconds(30)).until(() -> kafka().get("status").asText().equals("DOWN"));
+        JsonNode kafka = kafka();
+        assertThat(kafka.get("detail").asText()).contains("no connection to the Kafka brokers");
+        assertThat(kafka.get("eventsDropped").asLong()).isGreaterThanOrEqualTo(14);
+        assertThat(kafka.get("assignedPartitions").asInt()).isZero();
+    }
+
+    private JsonNode kafka() {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/observe/health")).GET());
+        return json(r).get("checks").get("kafka");
+    }
+}
