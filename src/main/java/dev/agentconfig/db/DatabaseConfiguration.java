@@ -35,6 +35,7 @@ public final class DatabaseConfiguration implements CamelConfiguration {
         registry.bind("auditSink", new JdbcAuditSink(database.dataSource()));
         registry.bind("jdbcTargets", new JdbcTargets(database.dataSource()));
         registry.bind("jdbcReads", new JdbcReads(database.dataSource()));
+        registry.bind("sealedKeys", new JdbcSealedKeys(database.dataSource()));
         if (database.migrated()) {
             backend.logSchemaAtStart();
         }

@@ -44,16 +44,24 @@ public final class Health {
      */
     private final SharedProbe<List<HealthCheck>> io;
     private final AtomicReference<String> loggedStoreFailure = new AtomicReference<>();
+    private final List<java.util.function.Supplier<HealthCheck>> others;
 
     public Health(Backend backend, LocalStore localStore, Duration maxPendingAge) {
         this(backend, localStore, maxPendingAge, Duration.ZERO);
     }
 
     public Health(Backend backend, LocalStore localStore, Duration maxPendingAge, Duration cacheTtl) {
+        this(backend, localStore, maxPendingAge, cacheTtl, List.of());
+    }
+
+    /** @param others cheap checks of other features (no I/O per call: keys), asked on every probe */
+    public Health(Backend backend, LocalStore localStore, Duration maxPendingAge, Duration cacheTtl,
+                  List<java.util.function.Supplier<HealthCheck>> others) {
         this.backend = backend;
         this.localStore = localStore;
         this.maxPendingAge = maxPendingAge;
         this.io = new SharedProbe<>(this::probe, cacheTtl);
+        this.others = List.copyOf(others);
     }
 
     /** agentconfig.health.cache-ttl (default 1s): how long one probe's result answers every health request. */
@@ -65,6 +73,7 @@ public final class Health {
     public List<HealthCheck> checks() {
         List<HealthCheck> checks = new ArrayList<>(io.get());
         checks.addAll(backlog());
+        others.forEach(o -> checks.add(o.get()));
         return checks;
     }
 

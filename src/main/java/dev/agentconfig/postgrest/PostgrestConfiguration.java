@@ -45,6 +45,7 @@ public final class PostgrestConfiguration implements CamelConfiguration {
                 Beans.require(context, "failureClassifier", dev.agentconfig.transport.FailureClassifier.class));
         registry.bind("backend", new PostgrestBackend(rest.url(), client, drift, database));
         registry.bind("auditSink", new PostgrestAuditSink(client));
+        registry.bind("sealedKeys", new PostgrestSealedKeys(client));
         Supplier<List<String>> report = () -> drift.current().stream().map(SchemaDriftRegister::describe).toList();
         registry.bind("schemaDriftReport", report);
         if (database == null) {
