@@ -313,8 +313,7 @@ public final class KeyRotation extends ServiceSupport {
                 p.resealed.incrementAndGet();
                 p.left.decrementAndGet();
                 resealedLocal.increment();
-            } else if (outcome == LocalOutcome.UNOPENABLE) {
-                p.failed.incrementAndGet();
+            } else if (outcome == LocalOutcome.UNOPENABLE && p.failedOnce(KeyCensus.LOCAL_STORE + "/" + key)) {
                 skippedUnopenable.increment();
                 LOG.warn("Key rotation: the local entry of {} cannot be re-sealed: {}", key, reason[0]);
             }
@@ -335,7 +334,9 @@ public final class KeyRotation extends ServiceSupport {
             }
             ResealPlan plan = ResealPlan.of(rows, cipher);
             for (ResealPlan.Unopenable u : plan.unopenable()) {
-                p.failed.incrementAndGet();
+                if (!p.failedOnce(u.table() + "/" + u.tenantId() + "/" + u.userId())) {
+                    continue; // named by an earlier pass already
+                }
                 skippedUnopenable.increment();
                 LOG.warn("Key rotation: the key of {}/{} in {} cannot be re-sealed: {}", u.tenantId(), u.userId(),
                         u.table(), u.reason());
@@ -378,7 +379,9 @@ public final class KeyRotation extends ServiceSupport {
                 skippedChanged.increment();
             }
             default -> {
-                p.failed.incrementAndGet();
+                if (!p.failedOnce("refused/" + item.tenantId() + "/" + item.userId())) {
+                    return;
+                }
                 skippedRefused.increment();
                 LOG.warn("Key rotation: the database refused to re-seal the key of {}/{} ({})", item.tenantId(),
                         item.userId(), r.code());
@@ -462,6 +465,8 @@ public final class KeyRotation extends ServiceSupport {
         final AtomicLong changed = new AtomicLong();
         final AtomicLong failed = new AtomicLong();
         final AtomicLong left = new AtomicLong();
+        /** The values that could not be re-sealed, each counted (and logged) once however many passes meet it. */
+        private final java.util.Set<String> failures = java.util.concurrent.ConcurrentHashMap.newKeySet();
         volatile int passes;
         volatile boolean running = true;
         private long lastLog;
@@ -474,6 +479,14 @@ public final class KeyRotation extends ServiceSupport {
             this.resumed = resumed;
             this.lastLog = startedNanos;
             this.lastMarker = startedNanos;
+        }
+
+        boolean failedOnce(String value) {
+            if (failures.add(value)) {
+                failed.incrementAndGet();
+                return true;
+            }
+            return false;
         }
 
         double rate() {
