@@ -77,6 +77,9 @@ public record KeyCensus(Instant countedAt, Map<String, Long> profiles, Map<Strin
 
     /** {@code 1a2b3c4d (user_profiles 3, user_settings 3, local store 1)} for each of {@code keyIds}. */
     public String describe(Set<String> keyIds) {
+        if (keyIds.isEmpty()) {
+            return "none";
+        }
         StringBuilder sb = new StringBuilder();
         for (String id : keyIds) {
             if (sb.length() > 0) {

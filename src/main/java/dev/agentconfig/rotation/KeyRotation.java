@@ -205,8 +205,8 @@ public final class KeyRotation extends ServiceSupport {
                 throw new RotationFailed("the tables cannot be read (" + before.databaseError() + ")");
             }
             p.left.set(before.toReseal(active));
-            LOG.info("Key rotation to key {} {}: {} values under other keys ({}), {} legacy plaintext keys; batches of "
-                    + "{} users", active, p.resumed ? "resumed" : "started",
+            LOG.info("Key rotation to key {} {}: {} values under other keys (by key id: {}), {} legacy plaintext keys; "
+                    + "batches of {} users", active, p.resumed ? "resumed" : "started",
                     before.toReseal(active) - before.legacyPlaintext(),
                     before.describe(otherKeys(before, active)), before.legacyPlaintext(), batchSize);
             for (int pass = 1; pass <= MAX_PASSES && !stopping; pass++) {

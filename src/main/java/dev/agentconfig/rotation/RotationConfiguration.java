@@ -55,6 +55,8 @@ public final class RotationConfiguration implements CamelConfiguration {
         context.getRegistry().bind("keyUsage", usage);
         context.getRegistry().bind("keyRotation", rotation);
         context.getRegistry().bind("keysHealthCheck", new KeysHealth(keyring, usage, rotation));
+        // once everything runs (Camel passes alreadyStarted=true to onCamelContextFullyStarted)
+        java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
 
         if (settings.restTransport()) {
             context.addStartupListener(new StartupListener() {
@@ -65,7 +67,7 @@ public final class RotationConfiguration implements CamelConfiguration {
 
                 @Override
                 public void onCamelContextFullyStarted(CamelContext ctx, boolean alreadyStarted) {
-                    if (!alreadyStarted) {
+                    if (once.compareAndSet(false, true)) {
                         checkAtStart(keyring, usage);
                         rotation.resumeIfInterrupted();
                     }
@@ -81,7 +83,7 @@ public final class RotationConfiguration implements CamelConfiguration {
 
                 @Override
                 public void onCamelContextFullyStarted(CamelContext ctx, boolean alreadyStarted) {
-                    if (!alreadyStarted) {
+                    if (once.compareAndSet(false, true)) {
                         rotation.resumeIfInterrupted();
                     }
                 }
@@ -123,9 +125,13 @@ public final class RotationConfiguration implements CamelConfiguration {
             LOG.warn("Key check at start postponed: the tables cannot be counted ({}); the local store needs no key "
                     + "that is missing", census.databaseError());
         } else if (census.toReseal(keyring.activeKeyId()) > 0) {
-            LOG.info("Keys: {} values are sealed with older keys and {} legacy plaintext keys remain: {}. Rotate with "
-                    + "POST /api/v1/admin/keys/rotate", census.toReseal(keyring.activeKeyId()) - census.legacyPlaintext(),
-                    census.legacyPlaintext(), census.describe(census.keyIdsInUse()));
+            LOG.info("Keys at start: {} values are sealed with older keys and {} legacy plaintext keys remain (by key "
+                    + "id: {}). Rotate with POST /api/v1/admin/keys/rotate",
+                    census.toReseal(keyring.activeKeyId()) - census.legacyPlaintext(), census.legacyPlaintext(),
+                    census.describe(census.keyIdsInUse()));
+        } else {
+            LOG.info("Keys at start: {} sealed values, all with the active key {}", census.sealedValues(),
+                    keyring.activeKeyId());
         }
         return census;
     }

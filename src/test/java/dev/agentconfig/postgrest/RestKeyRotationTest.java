@@ -149,6 +149,8 @@ class RestKeyRotationTest extends RestTransportTestSupport {
                 Changes.of(Map.of(Field.RETELL_API_KEY, old.seal(pendingKey, tenant + ":" + pending + ":retellApiKey"))),
                 Origin.HTTP, true), Map.of(Target.USER_PROFILES, Failures.ofSqlState("08006", "connection lost")));
 
+        // the key check at start ran through PostgREST too (once the routes ran)
+        assertThat(logs.text()).contains("Keys at start: 0 sealed values, all with the active key " + newId);
         // what each key seals, counted through PostgREST
         JsonNode before = json(checked(adminGet("/api/v1/admin/keys")));
         assertThat(before.get("keys").get(oldId).get("values").toString())
