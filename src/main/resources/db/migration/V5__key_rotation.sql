@@ -242,6 +242,10 @@ BEGIN
                 GET DIAGNOSTICS v_settings = ROW_COUNT;
                 PERFORM set_config('agentconfig.reseal', '', true);
             ELSIF v_item ? 'legacy_sha256' THEN
+                -- rows locked in the order every path here uses: user_profiles, then user_settings
+                SELECT p.encrypted_retell_api_key, p.field_versions -> 'retellApiKey' INTO v_pkey, v_pversion
+                  FROM public.user_profiles p WHERE p.user_id = v_user AND p.tenant_id = v_tenant
+                   FOR UPDATE;
                 SELECT s.retell_config ->> 'api_key', s.field_versions INTO v_plain, v_sversions
                   FROM public.user_settings s
                  WHERE s.user_id = v_user AND s.tenant_id = v_tenant AND jsonb_typeof(s.retell_config -> 'api_key') = 'string'
@@ -255,9 +259,6 @@ BEGIN
                         PERFORM set_config('agentconfig.reseal', '', true);
                         v_settings := 1;
                     ELSE
-                        SELECT p.encrypted_retell_api_key, p.field_versions -> 'retellApiKey' INTO v_pkey, v_pversion
-                          FROM public.user_profiles p WHERE p.user_id = v_user AND p.tenant_id = v_tenant
-                           FOR UPDATE;
                         IF v_pversion IS NOT NULL THEN
                             PERFORM public.update_user_api_keys(v_user, v_tenant, '{}'::jsonb,
                                 jsonb_build_object('retell_api_key', v_pkey), jsonb_build_object('retellApiKey', v_pversion));

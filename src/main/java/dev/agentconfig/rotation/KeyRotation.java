@@ -307,7 +307,7 @@ public final class KeyRotation extends ServiceSupport {
                     }
                 });
             } catch (LocalStoreUnavailable e) {
-                throw new RotationFailed("the local store cannot be written (" + e.getMessage() + ")");
+                throw new RotationFailed("the local store cannot be written (see the service log)");
             }
             if (outcome == LocalOutcome.RESEALED) {
                 p.resealed.incrementAndGet();
@@ -401,8 +401,10 @@ public final class KeyRotation extends ServiceSupport {
             } catch (Exception e) {
                 Failure f = classifier.classify(e);
                 if (attempt >= ATTEMPTS || stopping || !f.transientOrDrift()) {
-                    throw new RotationFailed("could not " + what + ": " + f.failureClass().id() + " " + f.code() + ": "
-                            + f.message());
+                    // the message (host names, ...) goes to the log only: the status shows in health, which is open
+                    LOG.error("Key rotation: could not {}: {} {}: {}", what, f.failureClass().id(), f.code(), f.message());
+                    throw new RotationFailed("could not " + what + " (" + f.failureClass().id() + " " + f.code()
+                            + ", see the service log)");
                 }
                 LOG.warn("Key rotation: could not {} ({} {}); trying again", what, f.failureClass().id(), f.code());
                 sleep(Duration.ofSeconds(1L << (attempt - 1)));
