@@ -14,6 +14,7 @@ import dev.agentconfig.kafka.KafkaConfiguration;
 import dev.agentconfig.observe.ObserveConfiguration;
 import dev.agentconfig.postgrest.PostgrestConfiguration;
 import dev.agentconfig.read.ReadConfiguration;
+import dev.agentconfig.rotation.RotationConfiguration;
 import dev.agentconfig.save.SaveConfiguration;
 import dev.agentconfig.store.StoreConfiguration;
 import dev.agentconfig.sync.SyncConfiguration;
@@ -41,6 +42,7 @@ public class AppConfiguration implements CamelConfiguration {
             new PostgrestConfiguration(),   // the rest transport
             new StoreConfiguration(),       // the local store
             new AuditConfiguration(),       // the audit trail
+            new RotationConfiguration(),    // key usage, key rotation, the start-up key check
             new SaveConfiguration(),        // the save path
             new ReadConfiguration(),        // the read path and diagnostics
             new SyncConfiguration(),        // the local store -> database sync
@@ -49,6 +51,11 @@ public class AppConfiguration implements CamelConfiguration {
             new ObserveConfiguration(),     // health and metrics
             new ApiConfiguration(),         // the HTTP front door
             new ClientConfiguration());     // the browser client's module, CORS for front ends
+
+    /** The features this wiring configures: all of them for the service. */
+    protected List<CamelConfiguration> features() {
+        return FEATURES;
+    }
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -61,7 +68,7 @@ public class AppConfiguration implements CamelConfiguration {
             context.getRegistry().bind("settings", settings);
             // one meter registry for the whole service, exported in Prometheus text format
             context.getRegistry().bind("meterRegistry", new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
-            for (CamelConfiguration feature : FEATURES) {
+            for (CamelConfiguration feature : features()) {
                 feature.configure(context);
             }
         } catch (Exception | Error e) {

@@ -30,6 +30,7 @@ public final class ApiConfiguration implements CamelConfiguration {
                 Beans.require(context, "auditTrail", AuditTrail.class),
                 Beans.require(context, "meterRegistry", MeterRegistry.class)));
         registry.bind("httpRequeue", new HttpRequeue());
+        registry.bind("httpKeys", new HttpKeys());
         registry.bind("diagnosticsPage", new DiagnosticsPage());
         // inbound: an allow-list of request headers (no query parameter or form field becomes a header);
         // outbound: Cache-Control: no-store must reach the client (Camel's HTTP header filter drops it)

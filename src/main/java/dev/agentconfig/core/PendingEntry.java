@@ -132,6 +132,22 @@ public record PendingEntry(
                 now.toString(), createdAt, now.toString(), revision + 1);
     }
 
+    /**
+     * This entry with one field's value replaced by the same value sealed again (key rotation): the
+     * field keeps its version and saveId, the entry its state; the revision moves on, so a replay that
+     * read the entry before does not remove it.
+     */
+    public PendingEntry resealed(String field, String value, Instant now) {
+        FieldEntry current = fields.get(field);
+        if (current == null) {
+            throw new IllegalArgumentException("no field " + field);
+        }
+        Map<String, FieldEntry> changed = new TreeMap<>(fields);
+        changed.put(field, new FieldEntry(value, current.version(), current.saveId()));
+        return new PendingEntry(format, tenantId, userId, changed, pendingTargets, state, lastError, attempts,
+                nextAttemptAt, createdAt, now.toString(), revision + 1);
+    }
+
     /** The entry as a save: each field at the version (and saveId) it was stored with. */
     public SealedSave asReplay() {
         Map<Field, VersionedValue> values = new java.util.EnumMap<>(Field.class);

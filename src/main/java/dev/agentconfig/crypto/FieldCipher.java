@@ -2,20 +2,23 @@ package dev.agentconfig.crypto;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
-import java.util.HexFormat;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import javax.crypto.Cipher;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.GCMParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * AES-256-GCM for the one secret field. Envelope: {@code v1:<keyId>:<nonce>:<ciphertext+tag>}
  * (base64url, no padding); associated data {@code <tenantId>:<userId>:<field>} binds a
  * ciphertext to its owner, so a value copied to another user or tenant does not decrypt.
+ *
+ * <p>Keys come from a {@link Keyring}: the active key seals, opening uses the key the envelope
+ * names. An envelope whose key is not in the keyring cannot be opened and says which key it needs.
  */
 public final class FieldCipher {
     private static final String VERSION = "v1";
@@ -23,32 +26,54 @@ public final class FieldCipher {
     private static final int TAG_BITS = 128;
     private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
     private static final Base64.Decoder B64D = Base64.getUrlDecoder();
+    private static final Pattern ENVELOPE_KEY_ID = Pattern.compile("^v1:([0-9a-f]{8}):");
 
-    private final SecretKey key;
-    private final String keyId;
+    private final Keyring keyring;
     private final SecureRandom random = new SecureRandom();
 
+    /** One key, active (tests, and {@code agentconfig.encryption.key} alone). */
     public FieldCipher(byte[] keyBytes) {
+        this(singleKey(keyBytes));
+    }
+
+    public FieldCipher(Keyring keyring) {
+        this.keyring = keyring;
+    }
+
+    private static Keyring singleKey(byte[] keyBytes) {
         if (keyBytes.length != 32) {
             throw new IllegalArgumentException("the encryption key must be 32 bytes (base64 of 32 bytes), got "
                     + keyBytes.length);
         }
-        this.key = new SecretKeySpec(keyBytes, "AES");
-        this.keyId = keyIdOf(keyBytes);
+        return Keyring.single(keyBytes);
     }
 
     /** A short public fingerprint of the key: which key sealed an envelope, never the key itself. */
     static String keyIdOf(byte[] keyBytes) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(keyBytes);
-            return HexFormat.of().formatHex(digest, 0, 4);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        return Keyring.keyIdOf(keyBytes);
     }
 
+    /** The key id of an envelope of this service ({@code v1:<keyId>:…}), or empty for anything else. */
+    public static Optional<String> keyIdOf(String envelope) {
+        if (envelope == null) {
+            return Optional.empty();
+        }
+        Matcher m = ENVELOPE_KEY_ID.matcher(envelope);
+        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+    }
+
+    /** The active key's id: the key every new value is sealed with. */
     public String keyId() {
-        return keyId;
+        return keyring.activeKeyId();
+    }
+
+    public Keyring keyring() {
+        return keyring;
+    }
+
+    /** Sealed with the active key already: nothing to rotate. */
+    public boolean sealedWithActiveKey(String envelope) {
+        return keyIdOf(envelope).filter(keyring.activeKeyId()::equals).isPresent();
     }
 
     public String seal(String plaintext, String associatedData) {
@@ -56,23 +81,29 @@ public final class FieldCipher {
         random.nextBytes(nonce);
         try {
             Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
-            cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, nonce));
+            cipher.init(Cipher.ENCRYPT_MODE, keyring.key(keyring.activeKeyId()), new GCMParameterSpec(TAG_BITS, nonce));
             cipher.updateAAD(associatedData.getBytes(StandardCharsets.UTF_8));
             byte[] sealed = cipher.doFinal(plaintext.getBytes(StandardCharsets.UTF_8));
-            return VERSION + ":" + keyId + ":" + B64.encodeToString(nonce) + ":" + B64.encodeToString(sealed);
+            return VERSION + ":" + keyring.activeKeyId() + ":" + B64.encodeToString(nonce) + ":"
+                    + B64.encodeToString(sealed);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-GCM is not available", e);
         }
     }
 
-    /** @throws EnvelopeException when the envelope is malformed, from another key, or tampered with */
+    /** @throws EnvelopeException when the envelope is malformed, from a key not in the keyring, or tampered with */
     public String open(String envelope, String associatedData) {
         String[] parts = envelope == null ? new String[0] : envelope.split(":", -1);
         if (parts.length != 4 || !VERSION.equals(parts[0])) {
             throw new EnvelopeException("not a v1 envelope");
         }
-        if (!keyId.equals(parts[1])) {
-            throw new EnvelopeException("sealed with another key (" + parts[1] + ")");
+        if (!Keyring.KEY_ID.matcher(parts[1]).matches()) {
+            throw new EnvelopeException("not a v1 envelope (malformed key id)");
+        }
+        SecretKey key = keyring.key(parts[1]);
+        if (key == null) {
+            throw new EnvelopeException("sealed with another key (" + parts[1] + "), which is not in this service's "
+                    + "keyring (" + String.join(", ", keyring.keyIds()) + ")", parts[1]);
         }
         try {
             byte[] nonce = B64D.decode(parts[2]);
@@ -86,6 +117,15 @@ public final class FieldCipher {
         }
     }
 
+    /**
+     * The same value sealed again with the active key (a new nonce). The plaintext lives only inside
+     * this method.
+     *
+     * @throws EnvelopeException when the envelope cannot be opened
+     */
+    public String reseal(String envelope, String associatedData) {
+        return seal(open(envelope, associatedData), associatedData);
+    }
 
     /** First and last characters only, at most 4 of each and never more than a third of the key. */
     public static String mask(String plaintext) {
@@ -101,8 +141,20 @@ public final class FieldCipher {
 
     /** The envelope could not be opened; the message never contains key material. */
     public static final class EnvelopeException extends RuntimeException {
+        private final String missingKeyId;
+
         public EnvelopeException(String message) {
+            this(message, null);
+        }
+
+        EnvelopeException(String message, String missingKeyId) {
             super(message, null, false, false);
+            this.missingKeyId = missingKeyId;
+        }
+
+        /** The key id the envelope names when that key is not in the keyring; empty for any other reason. */
+        public Optional<String> missingKeyId() {
+            return Optional.ofNullable(missingKeyId);
         }
     }
 }

@@ -40,6 +40,7 @@ public final class DatabaseConfiguration implements CamelConfiguration {
         registry.bind("saveTransactions", transactions);
         registry.bind("jdbcTargets", new JdbcTargets(database.dataSource(), transactions));
         registry.bind("jdbcReads", new JdbcReads(database.dataSource()));
+        registry.bind("sealedKeys", new JdbcSealedKeys(database.dataSource()));
         if (database.migrated()) {
             backend.logSchemaAtStart();
         }

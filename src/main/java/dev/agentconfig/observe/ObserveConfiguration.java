@@ -1,9 +1,13 @@
 package dev.agentconfig.observe;
 
+import java.util.List;
+import java.util.function.Supplier;
+
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.Backend;
+import dev.agentconfig.transport.HealthCheck;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -15,9 +19,18 @@ public final class ObserveConfiguration implements CamelConfiguration {
         Settings settings = Beans.settings(context);
         context.getRegistry().bind("metrics",
                 new Metrics(Beans.require(context, "meterRegistry", PrometheusMeterRegistry.class)));
+        // other features' cheap checks, when bound: keys (rotation)
+        @SuppressWarnings("unchecked")
+        Supplier<HealthCheck> keys = Beans.optional(context, "keysHealthCheck", Supplier.class);
         context.getRegistry().bind("health", new Health(Beans.require(context, "backend", Backend.class),
                 Beans.require(context, "localStore", LocalStore.class), settings.maxPendingAge(), Health.cacheTtl(context),
-                () -> contributed(context)));
+                () -> {
+                    java.util.List<HealthCheck> checks = contributed(context);
+                    if (keys != null) {
+                        checks.add(keys.get()); // cheap: counted in the background (rotation)
+                    }
+                    return checks;
+                }));
     }
 
     /**

@@ -47,6 +47,7 @@ public final class PostgrestConfiguration implements CamelConfiguration {
         registry.bind("auditSink", new PostgrestAuditSink(client));
         // each PostgREST request commits on its own
         registry.bind("saveTransactions", dev.agentconfig.transport.SaveTransactions.NONE);
+        registry.bind("sealedKeys", new PostgrestSealedKeys(client));
         Supplier<List<String>> report = () -> drift.current().stream().map(SchemaDriftRegister::describe).toList();
         registry.bind("schemaDriftReport", report);
         if (database == null) {

@@ -19,10 +19,12 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.Field;
 import dev.agentconfig.core.PendingEntry;
 import dev.agentconfig.core.SealedSave;
 import dev.agentconfig.core.Target;
 import dev.agentconfig.core.UserKey;
+import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.json.Json;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,10 +67,12 @@ public final class LocalStore {
     private final Map<UserKey, Status> index = new ConcurrentHashMap<>();
     private long newestVersion;
 
-    /** The indexed part of an entry. */
-    public record Status(String state, Instant createdAt, Instant nextAttemptAt) {
+    /** The indexed part of an entry; {@code keyId}: the key its API key is sealed with, or null. */
+    public record Status(String state, Instant createdAt, Instant nextAttemptAt, String keyId) {
         static Status of(PendingEntry e) {
-            return new Status(e.state(), e.created(), e.nextAttempt());
+            PendingEntry.FieldEntry key = e.fields().get(Field.RETELL_API_KEY.json());
+            return new Status(e.state(), e.created(), e.nextAttempt(),
+                    key == null ? null : FieldCipher.keyIdOf(key.value()).orElse(null));
         }
 
         public boolean pending() {
@@ -273,6 +277,21 @@ public final class LocalStore {
     /** When the oldest pending entry was first parked, if any entry is pending. */
     public Optional<Instant> oldestPending() {
         return index.values().stream().filter(Status::pending).map(Status::createdAt).min(Instant::compareTo);
+    }
+
+    /** How many entries hold an API key sealed with each key id (from the index: no file is read). */
+    public Map<String, Long> sealedKeyIds() {
+        Map<String, Long> counts = new java.util.TreeMap<>();
+        index.values().stream().filter(s -> s.keyId() != null).forEach(s -> counts.merge(s.keyId(), 1L, Long::sum));
+        return counts;
+    }
+
+    /** The entries whose API key is sealed with a key other than {@code keyId} (from the index). */
+    public List<UserKey> sealedWithOtherKeyThan(String keyId) {
+        return index.entrySet().stream()
+                .filter(e -> e.getValue().keyId() != null && !e.getValue().keyId().equals(keyId))
+                .map(Map.Entry::getKey)
+                .toList();
     }
 
     // ----- helpers ------------------------------------------------------------------------------

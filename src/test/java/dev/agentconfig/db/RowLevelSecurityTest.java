@@ -488,6 +488,30 @@ class RowLevelSecurityTest extends ServiceTestSupport {
                         "settings_select", "true", "settings_insert", "true"));
     }
 
+    // ----- key rotation (V5) -------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @ValueSource(strings = {"seeded", "fresh"})
+    void theKeyRotationFunctionsAreTheServicesOnly(String dbName) {
+        EmbeddedPostgres db = db(dbName);
+        UUID a = twoUsers(dbName)[0];
+        for (String role : List.of("anon", "authenticated")) {
+            UUID sub = role.equals("anon") ? null : a;
+            assertThat(asRole(db, role, sub, "SELECT public.retell_key_usage()::text").sqlState())
+                    .as(role + " counts keys").isEqualTo("42501");
+            assertThat(asRole(db, role, sub, "SELECT count(*)::text FROM public.retell_keys_to_reseal('00000000', NULL, 10)")
+                    .sqlState()).as(role + " lists values to re-seal").isEqualTo("42501");
+            assertThat(asRole(db, role, sub, "SELECT public.reseal_retell_keys('[]')::text").sqlState())
+                    .as(role + " re-seals").isEqualTo("42501");
+            assertThat(asRole(db, role, sub, "SELECT agentconfig.reseal_allowed('x')").sqlState())
+                    .as(role + " calls the exemption's internals").isEqualTo("42501");
+        }
+        // PostgREST with the service key: the rest transport's rotation
+        assertThat(asRole(db, "service_role", null, "SELECT public.retell_key_usage()::text").refused()).isFalse();
+        assertThat(asRole(db, "service_role", null, "SELECT public.reseal_retell_keys('[]')::text").rows())
+                .containsExactly("[]");
+    }
+
     // ----- field_versions hold integers -----------------------------------------------------------
 
     @Test
@@ -584,7 +608,7 @@ class RowLevelSecurityTest extends ServiceTestSupport {
     void theServiceMigratedTheHandPastedDatabaseFromABaseline() {
         assertThat(query("SELECT version, type FROM agentconfig.flyway_schema_history WHERE success ORDER BY installed_rank"))
                 .extracting(row -> row.get("version") + "/" + row.get("type"))
-                .containsExactly("0/BASELINE", "1/SQL", "2/SQL", "3/SQL", "4/SQL");
+                .containsExactly("0/BASELINE", "1/SQL", "2/SQL", "3/SQL", "4/SQL", "5/SQL");
     }
 
     /** Privileges, policies, constraints, functions and every row: what a migration may change. */

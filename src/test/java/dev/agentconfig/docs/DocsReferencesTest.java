@@ -37,7 +37,7 @@ class DocsReferencesTest {
      * Docs written in parallel (issues 13, 14, 15): linked already, merged later. Remove an entry once
      * the doc is in the tree.
      */
-    private static final Set<String> PENDING_DOCS = Set.of("docs/key-rotation.md");
+    private static final Set<String> PENDING_DOCS = Set.of();
     /** Names the docs may put in backticks that are not classes of ours. */
     private static final Set<String> NOT_OUR_CLASSES = Set.of("Exchange", "PostgREST", "PostgreSQL", "JavaScript",
             "CryptoKey", "EventTarget", "CreateTime", "LogAppendTime");
@@ -177,6 +177,8 @@ class DocsReferencesTest {
                     known |= name.startsWith("camel.component.");
                     // the events topic's name in the examples (its key's default is empty: no feed)
                     known |= name.equals("agentconfig.events");
+                    // a transaction-local setting of migration V5 (set by reseal_retell_keys), not a key
+                    known |= name.equals("agentconfig.reseal");
                     if (!known) {
                         stale.add(d.at(i + 1) + ": `" + name + "` is not a key of config/application.properties");
                     }
@@ -302,7 +304,7 @@ class DocsReferencesTest {
         Pattern name = Pattern.compile("\"(agentconfig\\.[a-z.]+)\"");
         for (String line : text(ROOT.resolve("src/main/java")).split("\n")) {
             if (line.contains("builder(") || line.contains(".counter(") || line.contains(".timer(") || line.contains(".gauge(")
-                    || line.contains("counter(\"agentconfig.")) {
+                    || line.contains("counter(\"agentconfig.") || line.contains("static final String METER_")) {
                 Matcher m = name.matcher(line);
                 while (m.find()) {
                     registered.add(m.group(1).replace('.', '_'));

@@ -59,6 +59,8 @@ public abstract class RestTransportTestSupport extends ServiceTestSupport {
             stub = new WireMockServer(WireMockConfiguration.options().dynamicPort().bindAddress("127.0.0.1")
                     .notifier(new SilentNotifier()));
             stub.start();
+            // the key check at start counts keys through the RPC of migration V5 (before any test's stubs)
+            stubKeyUsage();
             supabaseKey = "sb_secret_SUPABASETESTKEY_" + HexFormat.of().formatHex(randomBytes(12));
         }
         Properties p = new Properties();
@@ -84,7 +86,14 @@ public abstract class RestTransportTestSupport extends ServiceTestSupport {
         stub.stubFor(get(urlPathEqualTo(SETTINGS)).atPriority(10).willReturn(rows("[]")));
         stub.stubFor(get(urlPathEqualTo("/rest/v1/audit_log")).atPriority(10).willReturn(rows("[]")));
         stub.stubFor(post(urlPathEqualTo(AUDIT)).atPriority(10).willReturn(aResponse().withStatus(201)));
+        stubKeyUsage();
         resetBreakers();
+    }
+
+    /** What each key seals (migration V5's public.retell_key_usage over RPC): nothing stored. */
+    protected void stubKeyUsage() {
+        stub.stubFor(post(urlPathEqualTo("/rest/v1/rpc/retell_key_usage")).atPriority(10).willReturn(rows(
+                "{\"user_profiles\":{},\"user_settings\":{},\"legacy_plaintext\":0,\"foreign\":0}")));
     }
 
     /** The key reached no log line and no file the service wrote, whatever the class did. */

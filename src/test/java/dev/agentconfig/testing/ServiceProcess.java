@@ -32,15 +32,24 @@ public final class ServiceProcess implements AutoCloseable {
     private final int port;
     private final Map<String, String> env;
     private final List<String> extraArgs;
+    private final List<String> programArgs;
     private Process process;
     private Path output;
-    private int starts;
+    /** Across instances: every process of a test class writes its own output file. */
+    private static final java.util.concurrent.atomic.AtomicInteger STARTS = new java.util.concurrent.atomic.AtomicInteger();
 
     public ServiceProcess(Path dataDir, int port, Map<String, String> env, List<String> extraArgs) {
+        this(dataDir, port, env, extraArgs, List.of());
+    }
+
+    /** @param programArgs after the jar: a command such as {@code rotate-keys} */
+    public ServiceProcess(Path dataDir, int port, Map<String, String> env, List<String> extraArgs,
+                          List<String> programArgs) {
         this.dataDir = dataDir;
         this.port = port;
         this.env = env;
         this.extraArgs = extraArgs;
+        this.programArgs = programArgs;
     }
 
     public static Path jar() {
@@ -50,8 +59,7 @@ public final class ServiceProcess implements AutoCloseable {
 
     public ServiceProcess start() {
         try {
-            starts++;
-            output = dataDir.resolveSibling(dataDir.getFileName() + "-out-" + starts + ".log");
+            output = dataDir.resolveSibling(dataDir.getFileName() + "-out-" + STARTS.incrementAndGet() + ".log");
             List<String> cmd = new ArrayList<>(List.of(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Xmx512m",
@@ -60,6 +68,7 @@ public final class ServiceProcess implements AutoCloseable {
             cmd.addAll(extraArgs);
             cmd.add("-jar");
             cmd.add(jar().toString());
+            cmd.addAll(programArgs);
             ProcessBuilder pb = new ProcessBuilder(cmd)
                     .directory(jar().getParent().getParent().toFile())
                     .redirectErrorStream(true)
