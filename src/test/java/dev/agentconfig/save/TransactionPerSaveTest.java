@@ -23,25 +23,32 @@ class TransactionPerSaveTest extends ServiceTestSupport {
     }
 
     /**
-     * The rows a save writes carry the ids of the transaction that wrote them: the audit row its top-level
-     * transaction's, each target's row the id of its savepoint (a subtransaction, numbered right after its
-     * parent, in order). One transaction: audit = profile - 1 = settings - 2. Written as three commits (as
-     * before), the audit row would come from another transaction, long after.
+     * The rows a save writes carry the ids of the (sub)transactions that wrote them: each target's row the id
+     * of its savepoint (a subtransaction, numbered in order; the second nested in the first, as a savepoint is
+     * not released before the commit), and the audit row, written last, the innermost one's. One transaction:
+     * profile + 1 = settings = audit. Written as three commits (as before), the audit row would come from
+     * another transaction, long after.
      */
     @Test
     void aSaveIsOneTransactionWithItsAuditRow() {
         String tenant = newTenant();
         for (int i = 0; i < 20; i++) {
             UUID user = newUser();
+            java.time.Instant before = java.time.Instant.now();
             HttpResponse<String> r = put(tenant, user, "{\"callAgentId\":\"c" + i + "\",\"retellApiKey\":\"" + newKey() + "\"}");
+            java.time.Instant after = java.time.Instant.now();
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             String saveId = json(r).get("saveId").asText();
             long profile = xmin("SELECT xmin::text::bigint AS x FROM public.user_profiles WHERE user_id = ?", user);
             long settings = xmin("SELECT xmin::text::bigint AS x FROM public.user_settings WHERE user_id = ?", user);
             long audit = xmin("SELECT xmin::text::bigint AS x FROM public.audit_log WHERE user_id = ? AND event = 'save' "
                     + "AND details->>'saveId' = ?", user, saveId);
-            assertThat(profile).as("profile row of save %d", i).isEqualTo(audit + 1);
-            assertThat(settings).as("settings row of save %d", i).isEqualTo(audit + 2);
+            assertThat(profile).as("profile row of save %d", i).isEqualTo(settings - 1);
+            assertThat(audit).as("audit row of save %d", i).isEqualTo(settings);
+            // the row's time is the save's own (sent as ISO-8601 text, whatever the session's time zone)
+            java.time.Instant at = ((java.sql.Timestamp) query("SELECT at FROM public.audit_log WHERE user_id = ? "
+                    + "AND event = 'save' AND details->>'saveId' = ?", user, saveId).get(0).get("at")).toInstant();
+            assertThat(at).isBetween(before, after);
         }
     }
 
