@@ -68,7 +68,7 @@ public final class JdbcTargets {
     private <T> T run(SealedSave save, JdbcSaveTransactions.SqlWork<T> work) throws SQLException {
         var tx = transactions.of(save);
         if (tx.isPresent()) {
-            return JdbcSaveTransactions.inSavepoint(tx.get().connection(), work);
+            return tx.get().run(work);
         }
         try (Connection c = dataSource.getConnection()) {
             return work.run(c);

@@ -52,6 +52,63 @@ class TransactionPerSaveTest extends ServiceTestSupport {
         }
     }
 
+    /**
+     * The pool hands a thread back the connection it used a moment ago without checking it. When the database
+     * closed that connection in between (a terminated backend), the save's first statement fails and
+     * the pool discards the connection. Nothing of the save was written on it yet: the in-request retry takes a
+     * new connection and the save lands. (Before: the retry reused the discarded connection, failed with
+     * "Connection is closed", a failure without a code, and the save was parked as "unknown", opening no breaker.)
+     */
+    @Test
+    void aConnectionTheDatabaseClosedJustBeforeASaveCostsARetryNotAParkedSave() throws Exception {
+        String tenant = newTenant();
+        // the first statement on the closed connection fails: the breaker of user_profiles sees that attempt
+        java.util.concurrent.atomic.AtomicInteger failedAttempts = new java.util.concurrent.atomic.AtomicInteger();
+        breaker("profileBreaker").getEventPublisher().onError(e -> failedAttempts.incrementAndGet());
+        try (java.sql.Connection admin = java.sql.DriverManager.getConnection(embedded().jdbcUrl(), embedded().user(),
+                embedded().password()); java.sql.Statement st = admin.createStatement()) {
+            for (int i = 0; i < 5; i++) {
+                UUID user = newUser();
+                var warm = saveRoute(tenant, newUser(), "{\"callAgentId\":\"warm\"}");
+                assertThat(warm.getMessage().getHeader(org.apache.camel.Exchange.HTTP_RESPONSE_CODE)).isEqualTo(200);
+                // the server closes the pool's connection that went idle last: the one the warm-up save used, which
+                // the pool gives this thread back next (the pool's other connections stay as they are)
+                java.util.List<Integer> pids = new java.util.ArrayList<>();
+                try (java.sql.ResultSet rs = st.executeQuery("SELECT pid, pg_terminate_backend(pid) FROM ("
+                        + "SELECT pid FROM pg_stat_activity WHERE application_name = 'agent-config-sync' "
+                        + "AND pid <> pg_backend_pid() ORDER BY state_change DESC LIMIT 1) last")) {
+                    while (rs.next()) {
+                        pids.add(rs.getInt(1));
+                    }
+                }
+                assertThat(pids).isNotEmpty();
+                String gone = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(ARRAY" + pids + ")";
+                await().atMost(Duration.ofSeconds(5)).until(() -> {
+                    try (java.sql.ResultSet rs = st.executeQuery(gone)) {
+                        rs.next();
+                        return rs.getInt(1) == 0;
+                    }
+                });
+
+                var ex = saveRoute(tenant, user, "{\"callAgentId\":\"after_" + i + "\"}");
+
+                assertThat(ex.getException()).isNull();
+                assertThat(ex.getMessage().getBody(java.util.Map.class).get("status")).as("save %d: %s", i,
+                        ex.getMessage().getBody()).isEqualTo("saved");
+                assertThat(ex.getMessage().getHeader(org.apache.camel.Exchange.HTTP_RESPONSE_CODE)).isEqualTo(200);
+                assertThat(localEntry(tenant, user)).isEmpty();
+                assertThat(json(String.valueOf(profileRow(user).orElseThrow().get("encrypted_agent_config")))
+                        .get("call_agent_id").asText()).isEqualTo("after_" + i);
+                assertThat(settingsRow(user)).isPresent();
+            }
+            // at least one of the saves met its closed connection (the pool checks a connection idle for more than
+            // half a second itself: a slow machine may let some through that way)
+            assertThat(failedAttempts.get()).as("saves whose first attempt met the closed connection").isPositive();
+        } finally {
+            database().forgetConnections(true); // the next test starts with a pool of live connections
+        }
+    }
+
     @Test
     void aDroppedColumnParksOnlyItsTargetAndTheOtherLands() {
         String tenant = newTenant();
