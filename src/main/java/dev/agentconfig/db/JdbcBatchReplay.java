@@ -128,6 +128,9 @@ public final class JdbcBatchReplay {
                 error = e;
                 lost = classifier.classify(e);
                 fail(idx, 0, target, lost);
+            } catch (RuntimeException e) {
+                breaker.onError(System.nanoTime() - t0, TimeUnit.NANOSECONDS, e); // the permission is given back
+                throw e;
             }
             long took = System.nanoTime() - t0;
             if (error == null) {
