@@ -3,7 +3,6 @@ package dev.agentconfig.audit;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.sql.Types;
 import java.util.List;
 
@@ -16,9 +15,13 @@ import org.slf4j.LoggerFactory;
 /** Audit rows inserted in one JDBC batch. */
 public final class JdbcAuditSink implements AuditSink {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcAuditSink.class);
+    /**
+     * The time goes as ISO-8601 text (an Instant's), cast by the server: PgPreparedStatement.setTimestamp
+     * builds a TimestampUtils with its calendars for every statement, 2 % of a save's CPU in its profile.
+     */
     private static final String INSERT =
             "INSERT INTO public.audit_log (at, event, tenant_id, user_id, success, details) "
-                    + "VALUES (?, ?, ?, ?, ?, CAST(? AS jsonb))";
+                    + "VALUES (CAST(? AS timestamptz), ?, ?, ?, ?, CAST(? AS jsonb))";
 
     private final DataSource dataSource;
 
@@ -35,7 +38,7 @@ public final class JdbcAuditSink implements AuditSink {
     }
 
     private static void bind(PreparedStatement ps, AuditEvent e) throws SQLException {
-        ps.setTimestamp(1, Timestamp.from(e.at()));
+        ps.setString(1, e.at().toString());
         ps.setString(2, e.event());
         ps.setString(3, e.tenantId());
         if (e.userId() == null) {

@@ -46,12 +46,28 @@ public final class JdbcSaveTransactions implements SaveTransactions {
     static final class Tx {
         private final DataSource dataSource;
         private Connection connection;
+        /** A target's statement succeeded on the connection: its write lives only in this transaction. */
+        private boolean wrote;
 
         Tx(DataSource dataSource) {
             this.dataSource = dataSource;
         }
 
+        /**
+         * The transaction's connection. The pool closes a connection that failed in a way that lost it (the
+         * server went away, the backend was terminated); a target's in-request retry then gets a new one when
+         * nothing of the save was written on the lost one (before: the retry reused the closed connection and
+         * failed with a message without a code), and a connection failure (08003) when something was: that
+         * write is gone with the connection, and the save is parked, not half-committed.
+         */
         synchronized Connection connection() throws SQLException {
+            if (connection != null && connection.isClosed()) {
+                if (wrote) {
+                    throw new SQLException("the save's connection was lost after a target wrote in its transaction",
+                            "08003");
+                }
+                connection = null;
+            }
             if (connection == null) {
                 Connection c = dataSource.getConnection();
                 try {
@@ -67,6 +83,15 @@ public final class JdbcSaveTransactions implements SaveTransactions {
 
         synchronized Connection opened() {
             return connection;
+        }
+
+        /** A target's statement in this transaction, behind its own savepoint. */
+        <T> T run(SqlWork<T> work) throws SQLException {
+            T answer = inSavepoint(connection(), work);
+            synchronized (this) {
+                wrote = true;
+            }
+            return answer;
         }
     }
 
@@ -88,13 +113,15 @@ public final class JdbcSaveTransactions implements SaveTransactions {
         return Optional.ofNullable(open.get(save));
     }
 
-    /** A statement of a target, behind its own savepoint: a failure rolls back only that statement. */
+    /**
+     * A statement of a target, behind its own savepoint: a failure rolls back only that statement. A savepoint
+     * that was not needed is not released: the commit releases it, and RELEASE SAVEPOINT would cost a round
+     * trip to the database per target (two per save) for nothing.
+     */
     static <T> T inSavepoint(Connection c, SqlWork<T> work) throws SQLException {
         Savepoint sp = c.setSavepoint();
         try {
-            T answer = work.run(c);
-            c.releaseSavepoint(sp);
-            return answer;
+            return work.run(c);
         } catch (SQLException | RuntimeException e) {
             try {
                 c.rollback(sp);
@@ -127,10 +154,20 @@ public final class JdbcSaveTransactions implements SaveTransactions {
             c.commit();
             return out;
         } catch (SQLException e) {
-            Failure failure = classifier.classify(e);
+            // a connection the pool closed after it was lost answers without a code: it is a lost connection
+            Failure failure = classifier.classify(e.getSQLState() == null && closed(c)
+                    ? new SQLException(e.getMessage(), "08003", e) : e);
             LOG.debug("Save {}: the commit failed ({} {}); nothing of it was written", result.save().saveId(),
                     failure.code(), failure.message());
             return result.uncommitted(failure);
+        }
+    }
+
+    private static boolean closed(Connection c) {
+        try {
+            return c.isClosed();
+        } catch (SQLException e) {
+            return true;
         }
     }
 

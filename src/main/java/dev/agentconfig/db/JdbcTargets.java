@@ -31,38 +31,44 @@ public final class JdbcTargets {
     /** INSERT … ON CONFLICT (user_id) DO UPDATE, answered with the field_versions the trigger kept. */
     public TargetOutcome upsertProfile(SealedSave save) throws SQLException {
         TargetRows.ProfileRow row = TargetRows.profile(save);
-        return TargetRows.profileWritten(save, run(save, c -> {
-            try (PreparedStatement ps = c.prepareStatement(UPSERT_PROFILE)) {
-                ps.setString(1, row.userId());
-                ps.setString(2, row.tenantId());
-                ps.setString(3, row.encryptedApiKey());
-                ps.setString(4, row.agentConfig());
-                ps.setString(5, row.fieldVersions());
-                return single(ps);
-            }
-        }));
+        return TargetRows.profileWritten(save, run(save, c -> upsertProfile(c, row)));
+    }
+
+    /** The upsert on a connection: the field_versions the row holds afterwards. */
+    static String upsertProfile(Connection c, TargetRows.ProfileRow row) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(UPSERT_PROFILE)) {
+            ps.setString(1, row.userId());
+            ps.setString(2, row.tenantId());
+            ps.setString(3, row.encryptedApiKey());
+            ps.setString(4, row.agentConfig());
+            ps.setString(5, row.fieldVersions());
+            return single(ps);
+        }
     }
 
     /** select public.update_user_api_keys(...): {"success":true,"field_versions":{...}} */
     public TargetOutcome callSettings(SealedSave save) throws SQLException {
         TargetRows.SettingsArgs args = TargetRows.settings(save);
-        return TargetRows.settingsWritten(save, run(save, c -> {
-            try (PreparedStatement ps = c.prepareStatement(SETTINGS_RPC)) {
-                ps.setString(1, args.userId());
-                ps.setString(2, args.tenantId());
-                ps.setString(3, args.retellConfig());
-                ps.setString(4, args.encryptedApiKeys());
-                ps.setString(5, args.fieldVersions());
-                return single(ps);
-            }
-        }));
+        return TargetRows.settingsWritten(save, run(save, c -> callSettings(c, args)));
+    }
+
+    /** The settings function on a connection: its answer. */
+    static String callSettings(Connection c, TargetRows.SettingsArgs args) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SETTINGS_RPC)) {
+            ps.setString(1, args.userId());
+            ps.setString(2, args.tenantId());
+            ps.setString(3, args.retellConfig());
+            ps.setString(4, args.encryptedApiKeys());
+            ps.setString(5, args.fieldVersions());
+            return single(ps);
+        }
     }
 
     /** In the save's transaction behind a savepoint, or (no transaction) on a connection of its own. */
     private <T> T run(SealedSave save, JdbcSaveTransactions.SqlWork<T> work) throws SQLException {
         var tx = transactions.of(save);
         if (tx.isPresent()) {
-            return JdbcSaveTransactions.inSavepoint(tx.get().connection(), work);
+            return tx.get().run(work);
         }
         try (Connection c = dataSource.getConnection()) {
             return work.run(c);

@@ -55,7 +55,9 @@ public final class SaveConfiguration implements CamelConfiguration {
                 .resolveProperty("agentconfig.log.summary-interval").orElse("10s")));
         context.addService(outageLog, true, true);
         registry.bind("parking", new Parking(store, outageLog));
-        registry.bind("legacyKeys", new LegacyKeys(cipher, store, audit));
+        LegacyKeys legacyKeys = new LegacyKeys(cipher, store, audit);
+        registry.bind("legacyKeys", legacyKeys);
+        SaveDecisions.beans(legacyKeys).forEach(registry::bind);
         registry.bind("keepOriginal", new UseOriginalAggregationStrategy(null, false));
     }
 }

@@ -1,5 +1,8 @@
 package dev.agentconfig.sync;
 
+import java.util.List;
+
+import dev.agentconfig.core.ReplayBatch;
 import dev.agentconfig.core.SealedSave;
 import dev.agentconfig.core.UserKey;
 import dev.agentconfig.core.WriteResult;
@@ -10,10 +13,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Aggregation of route sync-pass's split: each replay's outcome goes into the pass's plan (the body of
- * the pass), as soon as it is known (streaming), so the first replay that finds the database out of reach
- * stops the others. A replay that failed unexpectedly is logged and counted, and does not fail the pass.
- * (Exchange: this is Camel's aggregation contract.)
+ * Aggregation of the sync's splits (route sync-pass over batches, route replay-batch-rest over a batch's
+ * entries): each replay's outcome goes into the pass's plan as soon as it is known (streaming), so the first
+ * replay that finds the database out of reach stops the others. A replay that failed unexpectedly is logged
+ * and counted, and does not fail the pass. (Exchange: this is Camel's aggregation contract.)
  */
 public final class PassOutcomes implements AggregationStrategy {
     private static final Logger LOG = LoggerFactory.getLogger(PassOutcomes.class);
@@ -25,32 +28,44 @@ public final class PassOutcomes implements AggregationStrategy {
 
     @Override
     public Exchange aggregate(Exchange oldExchange, Exchange newExchange, Exchange inputExchange) {
-        SyncPlan plan = inputExchange.getMessage().getBody(SyncPlan.class);
+        Object input = inputExchange.getMessage().getBody();
+        SyncPlan plan = input instanceof SyncPlan.Batch b ? b.plan() : (SyncPlan) input;
         Object body = newExchange.getMessage().getBody();
         if (newExchange.getException() != null) {
-            UserKey key = keyOf(body);
-            LOG.error("Sync: replay of local entry {} failed unexpectedly; it stays as it was", key,
+            List<UserKey> keys = keysOf(body);
+            LOG.error("Sync: replay of local entries {} failed unexpectedly; they stay as they were", keys,
                     newExchange.getException());
             newExchange.setException(null);
-            if (key != null) {
-                plan.record(ReplayOutcome.of(key, Result.FAILED));
-            }
+            keys.forEach(key -> plan.record(ReplayOutcome.of(key, Result.FAILED)));
         } else if (body instanceof ReplayOutcome outcome) {
             plan.record(outcome);
+        } else if (body instanceof List<?> outcomes) {
+            for (Object o : outcomes) {
+                if (o instanceof ReplayOutcome outcome) {
+                    plan.record(outcome);
+                }
+            }
         }
+        // a batch whose entries were split (route replay-batch-rest) comes back as the batch: already recorded
         return inputExchange;
     }
 
-    private static UserKey keyOf(Object body) {
+    private static List<UserKey> keysOf(Object body) {
+        if (body instanceof SyncPlan.Batch b) {
+            return b.keys();
+        }
+        if (body instanceof ReplayBatch b) {
+            return b.entries().stream().map(w -> w.save().user()).toList();
+        }
         if (body instanceof SyncPlan.Replay r) {
-            return r.key();
+            return List.of(r.key());
         }
         if (body instanceof SealedSave s) {
-            return s.user();
+            return List.of(s.user());
         }
         if (body instanceof WriteResult w) {
-            return w.save().user();
+            return List.of(w.save().user());
         }
-        return body instanceof ReplayOutcome o ? o.key() : null;
+        return body instanceof ReplayOutcome o ? List.of(o.key()) : List.of();
     }
 }

@@ -1,7 +1,9 @@
 package dev.agentconfig.sync;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -9,6 +11,7 @@ import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.PendingEntry;
+import dev.agentconfig.core.ReplayBatch;
 import dev.agentconfig.core.SealedSave;
 import dev.agentconfig.core.Target;
 import dev.agentconfig.core.TargetOutcome;
@@ -20,8 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The steps of route replay-entry: one local entry replayed to the targets it is still pending for,
- * with the versions it holds, through the save's own target routes; then settled.
+ * The steps of the replay routes: local entries replayed to the targets they are still pending for, with
+ * the versions they hold, then each settled on its own. On the jdbc transport a batch of entries is written
+ * in one transaction (route replay-batch-jdbc, db.JdbcBatchReplay); over PostgREST each entry goes through
+ * the save's own target routes (route replay-entry).
  */
 public final class Replays {
     private static final Logger LOG = LoggerFactory.getLogger(Replays.class);
@@ -66,6 +71,40 @@ public final class Replays {
             return ReplayOutcome.of(replay.key(), Result.GONE);
         }
         return e.asReplay();
+    }
+
+    /**
+     * A batch's entries as saves to write ({@link #load} each); an entry with nothing to replay (gone, not
+     * due any more, the pass stopped) is recorded in the pass at once and left out.
+     */
+    public ReplayBatch loadBatch(SyncPlan.Batch batch) {
+        List<WriteResult> entries = new ArrayList<>(batch.replays().size());
+        for (SyncPlan.Replay replay : batch.replays()) {
+            Object loaded = load(replay);
+            if (loaded instanceof SealedSave save) {
+                entries.add(WriteResult.of(save));
+            } else {
+                batch.plan().record((ReplayOutcome) loaded);
+            }
+        }
+        return new ReplayBatch(entries);
+    }
+
+    /**
+     * Each entry of a written batch settled on its own ({@link #settle}, under its lock). An entry whose
+     * settling fails unexpectedly is left as it was (failed) without keeping the others from settling.
+     */
+    public List<ReplayOutcome> settleBatch(ReplayBatch batch) {
+        List<ReplayOutcome> outcomes = new ArrayList<>(batch.entries().size());
+        for (WriteResult result : batch.entries()) {
+            try {
+                outcomes.add(settle(result));
+            } catch (RuntimeException e) {
+                LOG.error("Sync: local entry {} could not be settled; it stays as it was", result.save().user(), e);
+                outcomes.add(ReplayOutcome.of(result.save().user(), Result.FAILED));
+            }
+        }
+        return outcomes;
     }
 
     /**
@@ -123,6 +162,17 @@ public final class Replays {
      * only): the JVM stops dead, as under SIGKILL, after the replay wrote to the database and before
      * the entry is settled.
      */
+    public void haltAfterBatchWrite(ReplayBatch batch) {
+        if (batch.wroteAny()) {
+            LOG.error("FAULT INJECTION (agentconfig.sync.fault.halt-after-db-write): halting the JVM after the "
+                    + "database write of {} and before their local entries are settled",
+                    batch.entries().stream().map(w -> w.save().user().toString()).toList());
+            System.out.flush();
+            Runtime.getRuntime().halt(137);
+        }
+    }
+
+    /** {@link #haltAfterBatchWrite} for one entry replayed through the target routes (rest transport). */
     public void haltAfterDatabaseWrite(WriteResult result) {
         boolean wrote = result.outcomes().values().stream()
                 .anyMatch(o -> o.state() == TargetState.SAVED || o.state() == TargetState.STALE);

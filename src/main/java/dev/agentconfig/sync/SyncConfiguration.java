@@ -1,9 +1,14 @@
 package dev.agentconfig.sync;
 
+import javax.sql.DataSource;
+
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
+import dev.agentconfig.db.JdbcBatchReplay;
+import dev.agentconfig.save.TargetBreakers;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.Backend;
+import dev.agentconfig.transport.FailureClassifier;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -24,10 +29,16 @@ public final class SyncConfiguration implements CamelConfiguration {
         SyncMetrics metrics = new SyncMetrics(Beans.require(context, "meterRegistry", MeterRegistry.class), store);
         SyncTrigger trigger = new SyncTrigger(context);
         registry.bind("syncTrigger", trigger);
-        registry.bind("syncPass", new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics, trigger));
+        registry.bind("syncPass", new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics, trigger,
+                settings.batchSize()));
         // drain on return: the moment the breaker probe finds the database back, a pass starts
-        Beans.require(context, "targetBreakers", dev.agentconfig.save.TargetBreakers.class)
-                .onReachable(() -> trigger.request("the database answers again"));
+        TargetBreakers breakers = Beans.require(context, "targetBreakers", TargetBreakers.class);
+        breakers.onReachable(() -> trigger.request("the database answers again"));
+        if (!Beans.settings(context).restTransport()) {
+            // the jdbc transport replays a batch of entries in one transaction (route replay-batch-jdbc)
+            registry.bind("jdbcBatchReplay", new JdbcBatchReplay(Beans.require(context, "dataSource", DataSource.class),
+                    Beans.require(context, "failureClassifier", FailureClassifier.class), breakers));
+        }
         registry.bind("replays", new Replays(store, new Backoff(settings.backoffBase(), settings.backoffMax()), metrics,
                 audit, Beans.require(context, "changeFeed", dev.agentconfig.core.ChangeFeed.class)));
         registry.bind("passOutcomes", new PassOutcomes());

@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The beginning and the end of a sync pass (route sync-pass); the entries in between go through route
- * replay-entry. Passes never overlap: route sync-pass has one consumer (seda), which the timer and
+ * replay-batch, in batches of agentconfig.sync.batch-size (one transaction per batch on the jdbc transport). Passes never overlap: route sync-pass has one consumer (seda), which the timer and
  * POST /api/v1/sync both wait for.
  *
  * <p>Before anything is replayed the pass checks that the schema is migrated and the database answers;
@@ -26,12 +26,14 @@ public final class SyncPass {
     private final LocalStore store;
     private final SyncMetrics metrics;
     private final SyncTrigger trigger;
+    private final int batchSize;
     private volatile String lastSkip;
     /** A drain in progress (entries drained since the backlog started going down), for its one summary line. */
     private Instant drainStarted;
     private long drainedSoFar;
 
-    public SyncPass(Backend backend, LocalStore store, SyncMetrics metrics, SyncTrigger trigger) {
+    public SyncPass(Backend backend, LocalStore store, SyncMetrics metrics, SyncTrigger trigger, int batchSize) {
+        this.batchSize = batchSize;
         this.backend = backend;
         this.store = store;
         this.metrics = metrics;
@@ -53,7 +55,7 @@ public final class SyncPass {
             lastSkip = null;
         }
         List<UserKey> due = store.dueKeys(started);
-        return SyncPlan.of(started, due);
+        return SyncPlan.of(started, due, batchSize);
     }
 
     /** What the pass did: the answer of POST /api/v1/sync and the pass's log line. */

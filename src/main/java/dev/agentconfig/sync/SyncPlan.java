@@ -11,8 +11,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One sync pass while it runs: the entries that were due when it began (or why it was skipped), and
- * what became of each. As soon as a replay finds the database out of reach the pass stops: the entries
+ * One sync pass while it runs: the entries that were due when it began (or why it was skipped), in
+ * batches (route replay-batch: one transaction per batch on the jdbc transport), and what became of each. As soon as a replay finds the database out of reach the pass stops: the entries
  * not yet replayed wait, untouched and not charged an attempt, for the next pass.
  *
  * The pass is skipped (null {@link #skipped()} when it runs) when the schema is not migrated or the
@@ -25,15 +25,17 @@ public final class SyncPlan {
     private final long startNanos;
     private final String skipped;
     private final List<Replay> replays;
+    private final List<Batch> batches;
     private final List<ReplayOutcome> outcomes;
     private final AtomicBoolean stop;
 
-    private SyncPlan(Instant startedAt, long startNanos, String skipped, List<Replay> replays,
+    private SyncPlan(Instant startedAt, long startNanos, String skipped, List<Replay> replays, List<Batch> batches,
                      List<ReplayOutcome> outcomes, AtomicBoolean stop) {
         this.startedAt = startedAt;
         this.startNanos = startNanos;
         this.skipped = skipped;
         this.replays = replays;
+        this.batches = batches;
         this.outcomes = outcomes;
         this.stop = stop;
     }
@@ -58,6 +60,11 @@ public final class SyncPlan {
         return outcomes;
     }
 
+    /** The due entries in batches of at most the configured size, in the order they were planned. */
+    public List<Batch> batches() {
+        return batches;
+    }
+
     /** One due entry of this pass: what route replay-entry takes. */
     public record Replay(UserKey key, SyncPlan plan) {
         @Override
@@ -76,16 +83,51 @@ public final class SyncPlan {
         }
     }
 
-    static SyncPlan of(Instant startedAt, List<UserKey> due) {
+    /** Due entries replayed together: what route replay-batch takes. */
+    public record Batch(List<Replay> replays, SyncPlan plan) {
+        public Batch {
+            replays = List.copyOf(replays);
+        }
+
+        public List<UserKey> keys() {
+            return replays.stream().map(Replay::key).toList();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o == this;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(this);
+        }
+
+        @Override
+        public String toString() {
+            return "Batch[" + replays.size() + " entries]";
+        }
+    }
+
+    static SyncPlan of(Instant startedAt, List<UserKey> due, int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+        }
         List<Replay> replays = new ArrayList<>();
-        SyncPlan plan = new SyncPlan(startedAt, System.nanoTime(), null, replays,
-                Collections.synchronizedList(new ArrayList<>()), new AtomicBoolean());
+        List<Batch> batches = new ArrayList<>();
+        SyncPlan plan = new SyncPlan(startedAt, System.nanoTime(), null, Collections.unmodifiableList(replays),
+                Collections.unmodifiableList(batches), Collections.synchronizedList(new ArrayList<>()),
+                new AtomicBoolean());
         due.forEach(k -> replays.add(new Replay(k, plan)));
+        for (int from = 0; from < replays.size(); from += batchSize) {
+            batches.add(new Batch(replays.subList(from, Math.min(replays.size(), from + batchSize)), plan));
+        }
         return plan;
     }
 
     static SyncPlan skipped(Instant startedAt, String reason) {
-        return new SyncPlan(startedAt, System.nanoTime(), reason, List.of(), List.of(), new AtomicBoolean(true));
+        return new SyncPlan(startedAt, System.nanoTime(), reason, List.of(), List.of(), List.of(),
+                new AtomicBoolean(true));
     }
 
     /** A replay's outcome; the first one that found the database out of reach stops the pass. */

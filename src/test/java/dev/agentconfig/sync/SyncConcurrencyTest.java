@@ -66,19 +66,21 @@ class SyncConcurrencyTest extends SyncTestSupport {
 
     @Test
     void savesDuringPassesAreNeitherLostNorOverwritten() throws Exception {
-        AdviceWith.adviceWith(context, "replay-entry", a -> {
+        AdviceWith.adviceWith(context, "replay-batch-jdbc", a -> {
             a.weaveAddFirst().process(ex -> {
-                UserKey key = ex.getMessage().getBody(SyncPlan.Replay.class).key();
-                if (!inFlight.add(key)) {
-                    overlaps.incrementAndGet();
+                List<UserKey> keys = ex.getMessage().getBody(SyncPlan.Batch.class).keys();
+                for (UserKey key : keys) {
+                    if (!inFlight.add(key)) {
+                        overlaps.incrementAndGet();
+                    }
                 }
-                ex.setProperty("test.key", key);
+                ex.setProperty("test.keys", keys);
             });
-            a.weaveAddLast().process(ex -> inFlight.remove(ex.getProperty("test.key", UserKey.class)));
+            a.weaveAddLast().process(ex -> inFlight.removeAll(ex.getProperty("test.keys", List.class)));
         });
-        // a slow disk: widens the window between a replay's database write and its settling, so
+        // a slow disk: widens the window between a batch's database write and its settling, so
         // that saves merged into an entry during its replay actually happen in this test
-        AdviceWith.adviceWith(context, "replay-entry", a -> a.weaveById("settle-replay").before().process(ex -> pause(15)));
+        AdviceWith.adviceWith(context, "replay-batch-jdbc", a -> a.weaveById("settle-replay").before().process(ex -> pause(15)));
         String tenant = newTenant();
         List<UUID> users = new ArrayList<>();
         for (int i = 0; i < USERS; i++) {

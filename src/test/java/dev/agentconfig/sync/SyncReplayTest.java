@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
  * operator retries it, and a save that lands during a replay is neither lost nor overwritten.
  */
 class SyncReplayTest extends SyncTestSupport {
-    /** Runs once, in route replay-entry just before step settle-replay takes the key's lock (after the DB write). */
+    /** Runs once, in route replay-batch-jdbc just before step settle-replay takes the keys' locks (after the DB write). */
     private static final AtomicReference<Runnable> DURING_REPLAY = new AtomicReference<>();
     private boolean advised;
 
@@ -36,7 +36,7 @@ class SyncReplayTest extends SyncTestSupport {
         }
         resetBreakers();
         if (!advised) {
-            AdviceWith.adviceWith(context, "replay-entry", a -> a.weaveById("settle-replay").before().process(ex -> {
+            AdviceWith.adviceWith(context, "replay-batch-jdbc", a -> a.weaveById("settle-replay").before().process(ex -> {
                 Runnable hook = DURING_REPLAY.getAndSet(null);
                 if (hook != null) {
                     hook.run();
