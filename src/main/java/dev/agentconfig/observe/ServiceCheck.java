@@ -94,7 +94,9 @@ final class ServiceCheck extends AbstractHealthCheck {
         }
         List<CheckResult> taken = options.get(ServiceChecks.ROUND) instanceof Map<?, ?> round
                 && round.get(probe) instanceof List<?> list ? cast(list) : probe.get();
-        return taken.stream().filter(c -> c.name().equals(getId())).findFirst()
+        // a probe may name a check twice (the database: a connection not valid, then its close failing):
+        // the last word wins, as it always did in /observe/health
+        return taken.stream().filter(c -> c.name().equals(getId())).reduce((first, last) -> last)
                 .orElseGet(() -> CheckResult.down(getId(), FAILED, Map.of()));
     }
 

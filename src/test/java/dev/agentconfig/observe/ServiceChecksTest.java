@@ -100,6 +100,18 @@ class ServiceChecksTest {
         assertThat(runs.get()).isEqualTo(1);
     }
 
+    /** The database probe may say "connection not valid" and then, closing it, "unreachable": the last word wins. */
+    @Test
+    void aNameReportedTwiceByItsProbeAnswersTheLastReport() {
+        ServiceChecks.probed(context, List.of("database"), () -> List.of(
+                CheckResult.down("database", "connection not valid", Map.of()),
+                CheckResult.down("database", "unreachable (SQLSTATE 08003; see the service log)", Map.of("code", "08003"))),
+                "database");
+        HealthCheck.Result database = byId(ServiceChecks.invoke(context)).get("database");
+        assertThat(database.getMessage()).hasValue("unreachable (SQLSTATE 08003; see the service log)");
+        assertThat(database.getDetails()).containsEntry("code", "08003");
+    }
+
     @Test
     void aProbeThatThrowsAnswersDownWithoutTheExceptionsText() {
         ServiceChecks.probed(context, List.of("database"), () -> {
