@@ -2,12 +2,12 @@ package dev.agentconfig.observe;
 
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.health.HealthCheck;
-import org.apache.camel.health.HealthCheckHelper;
 
 /**
  * /observe/health, built from Camel's health-check registry: the service's checks (group
@@ -38,12 +38,10 @@ public final class Health {
             Map<String, Object> one = new LinkedHashMap<>();
             one.put("status", up(r) ? "UP" : "DOWN");
             one.put("detail", r.getMessage().orElse(""));
-            // the check's own figures; Camel adds its bookkeeping (check.id, invocation.count, ...)
-            r.getDetails().forEach((k, v) -> {
-                if (!HealthCheckHelper.isReservedKey(k) && !k.contains(".")) {
-                    one.put(k, v);
-                }
-            });
+            // the check's own figures, not Camel's bookkeeping (check.id, invocation.count, ...)
+            if (r.getDetails().get(ServiceChecks.FIGURES) instanceof List<?> figures) {
+                figures.forEach(name -> one.put(String.valueOf(name), r.getDetails().get(String.valueOf(name))));
+            }
             byName.put(r.getCheck().getId(), one);
         }
         body.put("checks", byName);

@@ -81,6 +81,8 @@ final class ServiceCheck extends AbstractHealthCheck {
         }
         builder.message(result.detail());
         result.data().forEach(builder::detail);
+        // Camel keeps details unordered and adds its own: the answer shows these, in this order
+        builder.detail(ServiceChecks.FIGURES, List.copyOf(result.data().keySet()));
         if (result.up()) {
             builder.up();
         } else {

@@ -25,6 +25,8 @@ public final class ServiceChecks {
     public static final String GROUP = "agentconfig";
     /** Metadata of a check whose UP says a save can be acknowledged (the database takes it, or the local store). */
     static final String TAKES_SAVES = "agentconfig.takesSaves";
+    /** Detail of a result: the names of the check's own figures, in their order. */
+    static final String FIGURES = "agentconfig.figures";
     /** Option of one invocation of all checks: the probes' results taken for it. */
     static final String ROUND = "agentconfig.round";
 

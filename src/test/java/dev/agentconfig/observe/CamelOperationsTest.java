@@ -54,6 +54,10 @@ class CamelOperationsTest extends ServiceTestSupport {
                 "quarantine");
         camel.forEach((id, r) -> assertThat(checks.get(id).get("detail").asText()).as(id)
                 .isEqualTo(r.getMessage().orElseThrow()));
+        // each check shows its own figures in its own order, none of Camel's bookkeeping
+        assertThat(checks.get("backlog").fieldNames()).toIterable()
+                .containsExactly("status", "detail", "pending", "oldestPendingSeconds", "maxPendingSeconds");
+        assertThat(checks.get("database").fieldNames()).toIterable().containsExactly("status", "detail");
         // readiness checks: a restart mends none of them, so none is a liveness check
         for (String id : camel.keySet()) {
             HealthCheck check = HealthCheckHelper.getHealthCheck(context, id);
