@@ -5,6 +5,7 @@ import java.util.List;
 import dev.agentconfig.api.ApiConfiguration;
 import dev.agentconfig.audit.AuditConfiguration;
 import dev.agentconfig.client.ClientConfiguration;
+import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.DataDirLock;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.crypto.CryptoConfiguration;
@@ -66,8 +67,12 @@ public class AppConfiguration implements CamelConfiguration {
         context.addService(dataDirLock, true, true);
         try {
             context.getRegistry().bind("settings", settings);
-            // one meter registry for the whole service, exported in Prometheus text format
-            context.getRegistry().bind("meterRegistry", new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+            // one meter registry for the whole service, exported in Prometheus text format: the one
+            // camel-micrometer made for Camel's route meters (camel.metrics.enabled), else a new one
+            // (which camel-micrometer then finds as the only one)
+            PrometheusMeterRegistry meters = Beans.optional(context, "metricsRegistry", PrometheusMeterRegistry.class);
+            context.getRegistry().bind("meterRegistry", meters != null ? meters
+                    : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
             for (CamelConfiguration feature : features()) {
                 feature.configure(context);
             }

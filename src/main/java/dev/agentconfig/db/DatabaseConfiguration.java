@@ -1,8 +1,11 @@
 package dev.agentconfig.db;
 
+import java.util.List;
+
 import dev.agentconfig.audit.JdbcAuditSink;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
+import dev.agentconfig.observe.ServiceChecks;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
@@ -32,6 +35,7 @@ public final class DatabaseConfiguration implements CamelConfiguration {
         }
         JdbcBackend backend = new JdbcBackend(database);
         registry.bind("backend", backend);
+        ServiceChecks.probed(context, List.of("database", "schema"), backend::healthChecks, "database");
         registry.bind("auditSink", new JdbcAuditSink(database.dataSource()));
         // the audit row of a save that every target took is written in the save's own transaction
         JdbcSaveTransactions transactions = new JdbcSaveTransactions(database.dataSource(),

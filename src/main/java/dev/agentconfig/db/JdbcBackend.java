@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import dev.agentconfig.transport.FailureClassifier;
-import dev.agentconfig.transport.HealthCheck;
+import dev.agentconfig.observe.CheckResult;
 import dev.agentconfig.db.SchemaCheck;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,45 +47,40 @@ public final class JdbcBackend implements Backend {
         database.forgetConnections(true);
     }
 
-    @Override
-    public String reachabilityCheck() {
-        return "database";
-    }
-
     /**
-     * One pool connection for the reachability check, then one for the schema. Health is open: a
-     * failure is answered with its SQLSTATE only; the driver's message goes to the log, once per
-     * distinct failure (Health runs these checks once at a time, see observe/SharedProbe).
+     * The probe of the health checks {@code database} and {@code schema}: one pool connection for the
+     * reachability check, then one for the schema. Health is open: a failure is answered with its
+     * SQLSTATE only; the driver's message goes to the log, once per distinct failure (the probe runs
+     * once at a time, see observe/ServiceChecks).
      */
-    @Override
-    public List<HealthCheck> healthChecks() {
-        List<HealthCheck> checks = new ArrayList<>();
+    public List<CheckResult> healthChecks() {
+        List<CheckResult> checks = new ArrayList<>();
         boolean dbUp = false;
         try (Connection c = database.dataSource().getConnection()) {
             dbUp = c.isValid(2);
-            checks.add(dbUp ? HealthCheck.up("database", "reachable", Map.of())
-                    : HealthCheck.down("database", "connection not valid", Map.of()));
+            checks.add(dbUp ? CheckResult.up("database", "reachable", Map.of())
+                    : CheckResult.down("database", "connection not valid", Map.of()));
         } catch (SQLException e) {
             var f = classifier.classify(e);
             logOnce("database unreachable: " + f.code() + " " + f.message());
-            checks.add(HealthCheck.down("database", "unreachable (SQLSTATE " + f.code() + "; see the service log)",
+            checks.add(CheckResult.down("database", "unreachable (SQLSTATE " + f.code() + "; see the service log)",
                     Map.of("code", f.code())));
         }
         if (dbUp) {
             try {
                 List<String> missing = schema.missing();
-                checks.add(missing.isEmpty() ? HealthCheck.up("schema", "complete", Map.of())
-                        : HealthCheck.down("schema", "missing: " + String.join("; ", missing), Map.of("missing", missing)));
+                checks.add(missing.isEmpty() ? CheckResult.up("schema", "complete", Map.of())
+                        : CheckResult.down("schema", "missing: " + String.join("; ", missing), Map.of("missing", missing)));
                 if (missing.isEmpty()) {
                     logOnce(null);
                 }
             } catch (SQLException e) {
                 logOnce("schema cannot be inspected: " + e.getSQLState() + " " + e.getMessage());
-                checks.add(HealthCheck.down("schema", "cannot be inspected (SQLSTATE " + e.getSQLState()
+                checks.add(CheckResult.down("schema", "cannot be inspected (SQLSTATE " + e.getSQLState()
                         + "; see the service log)", Map.of()));
             }
         } else {
-            checks.add(HealthCheck.down("schema", "not checked: the database is unreachable", Map.of()));
+            checks.add(CheckResult.down("schema", "not checked: the database is unreachable", Map.of()));
         }
         return checks;
     }

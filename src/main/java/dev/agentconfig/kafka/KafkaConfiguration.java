@@ -35,6 +35,8 @@ public final class KafkaConfiguration implements CamelConfiguration {
                 settings.retryDelay());
         health.setCamelContext(context);
         registry.bind("kafkaHealthCheck", health);
+        // in Camel's health-check registry: /observe/health answers the group's checks from there
+        org.apache.camel.health.HealthCheckRegistry.get(context).register(health);
         if (settings.eventsTopic().isPresent()) {
             KafkaChangeFeed feed = new KafkaChangeFeed(context, settings, meters);
             context.addService(feed, true, true);

@@ -10,7 +10,7 @@ import dev.agentconfig.transport.Backend;
 import dev.agentconfig.db.Database;
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.FailureClass;
-import dev.agentconfig.transport.HealthCheck;
+import dev.agentconfig.observe.CheckResult;
 import dev.agentconfig.db.SchemaCheck;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,17 +81,12 @@ public final class PostgrestBackend implements Backend {
         return r.ok();
     }
 
-    @Override
-    public String reachabilityCheck() {
-        return "postgrest";
-    }
-
-    @Override
-    public List<HealthCheck> healthChecks() {
-        List<HealthCheck> checks = new ArrayList<>();
+    /** The probe of the health checks {@code postgrest}, {@code schema} and {@code directDatabase}. */
+    public List<CheckResult> healthChecks() {
+        List<CheckResult> checks = new ArrayList<>();
         PostgrestClient.Result probe = client.call(PROBE);
         if (probe.ok()) {
-            checks.add(HealthCheck.up("postgrest", "reachable", Map.of("url", url + "/rest/v1")));
+            checks.add(CheckResult.up("postgrest", "reachable", Map.of("url", url + "/rest/v1")));
             checks.add(schema());
         } else {
             Failure f = probe.failure();
@@ -103,8 +98,8 @@ public final class PostgrestBackend implements Backend {
                     ? "the Supabase key was refused (" + f.code() + ": " + f.message() + "): set AGENTCONFIG_SUPABASE_KEY "
                             + "to the project's service-role key or a secret key"
                     : "unreachable: " + f.code() + ": " + f.message();
-            checks.add(HealthCheck.down("postgrest", detail, data));
-            checks.add(HealthCheck.down("schema", "not checked: PostgREST is unreachable", Map.of()));
+            checks.add(CheckResult.down("postgrest", detail, data));
+            checks.add(CheckResult.down("schema", "not checked: PostgREST is unreachable", Map.of()));
         }
         if (direct != null) {
             checks.add(directDatabase());
@@ -113,7 +108,7 @@ public final class PostgrestBackend implements Backend {
     }
 
     /** The tables and columns through PostgREST; then what saves and reads were told is missing. */
-    private HealthCheck schema() {
+    private CheckResult schema() {
         List<String> missing = new ArrayList<>();
         List<String> unchecked = new ArrayList<>();
         for (Map.Entry<String, List<String>> t : SchemaCheck.COLUMNS.entrySet()) {
@@ -136,25 +131,25 @@ public final class PostgrestBackend implements Backend {
         }
         missing.sort(null);
         if (!missing.isEmpty()) {
-            return HealthCheck.down("schema", "missing: " + String.join("; ", missing), Map.of("missing", missing));
+            return CheckResult.down("schema", "missing: " + String.join("; ", missing), Map.of("missing", missing));
         }
         if (!unchecked.isEmpty()) {
-            return HealthCheck.down("schema", "cannot be inspected: " + String.join(", ", unchecked), Map.of());
+            return CheckResult.down("schema", "cannot be inspected: " + String.join(", ", unchecked), Map.of());
         }
-        return HealthCheck.up("schema", "complete as PostgREST shows it (tables and columns; the settings function "
+        return CheckResult.up("schema", "complete as PostgREST shows it (tables and columns; the settings function "
                 + "is checked by every save)", Map.of());
     }
 
-    private HealthCheck directDatabase() {
+    private CheckResult directDatabase() {
         try (Connection c = direct.dataSource().getConnection()) {
             return c.isValid(2)
-                    ? HealthCheck.up("directDatabase", "reachable (migrations, NOTIFY pgrst)", Map.of())
-                    : HealthCheck.down("directDatabase", "connection not valid: schema-cache reloads cannot be sent",
+                    ? CheckResult.up("directDatabase", "reachable (migrations, NOTIFY pgrst)", Map.of())
+                    : CheckResult.down("directDatabase", "connection not valid: schema-cache reloads cannot be sent",
                             Map.of());
         } catch (Exception e) {
             // health is open: the driver's message (host, port, user) goes to the log only
             LOG.warn("Health: the direct database is unreachable: {}", e.getMessage());
-            return HealthCheck.down("directDatabase", "unreachable: schema-cache reloads cannot be sent (see the "
+            return CheckResult.down("directDatabase", "unreachable: schema-cache reloads cannot be sent (see the "
                     + "service log)", Map.of());
         }
     }

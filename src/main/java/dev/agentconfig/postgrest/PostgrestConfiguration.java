@@ -6,6 +6,7 @@ import java.util.function.Supplier;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.db.Database;
+import dev.agentconfig.observe.ServiceChecks;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -43,7 +44,10 @@ public final class PostgrestConfiguration implements CamelConfiguration {
         registry.bind("postgrestPayloads", new PostgrestPayloads());
         PostgrestClient client = new PostgrestClient(context,
                 Beans.require(context, "failureClassifier", dev.agentconfig.transport.FailureClassifier.class));
-        registry.bind("backend", new PostgrestBackend(rest.url(), client, drift, database));
+        PostgrestBackend backend = new PostgrestBackend(rest.url(), client, drift, database);
+        registry.bind("backend", backend);
+        ServiceChecks.probed(context, database == null ? List.of("postgrest", "schema")
+                : List.of("postgrest", "schema", "directDatabase"), backend::healthChecks, "postgrest");
         registry.bind("auditSink", new PostgrestAuditSink(client));
         // each PostgREST request commits on its own
         registry.bind("saveTransactions", dev.agentconfig.transport.SaveTransactions.NONE);

@@ -9,7 +9,7 @@ import java.util.TreeSet;
 import java.util.function.Supplier;
 
 import dev.agentconfig.crypto.Keyring;
-import dev.agentconfig.transport.HealthCheck;
+import dev.agentconfig.observe.CheckResult;
 
 /**
  * Health check {@code keys}, from the last count (no query per probe): the active key, the values each
@@ -18,7 +18,7 @@ import dev.agentconfig.transport.HealthCheck;
  * the check stays UP. It is DOWN only when stored values need a key this service does not have (they read
  * as undecryptable). Health is open: key ids and counts only, no exception text.
  */
-public final class KeysHealth implements Supplier<HealthCheck> {
+public final class KeysHealth implements Supplier<CheckResult> {
     private final Keyring keyring;
     private final KeyUsage usage;
     private final KeyRotation rotation;
@@ -30,14 +30,14 @@ public final class KeysHealth implements Supplier<HealthCheck> {
     }
 
     @Override
-    public HealthCheck get() {
+    public CheckResult get() {
         KeyCensus census = usage.last();
         RotationStatus status = rotation.status();
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("activeKeyId", keyring.activeKeyId());
         if (census == null) {
             data.put("rotation", status.toMap());
-            return HealthCheck.up("keys", "active key " + keyring.activeKeyId() + "; not counted yet", data);
+            return CheckResult.up("keys", "active key " + keyring.activeKeyId() + "; not counted yet", data);
         }
         Map<String, Object> keys = new LinkedHashMap<>();
         Set<String> ids = new TreeSet<>(keyring.keyIds());
@@ -84,9 +84,9 @@ public final class KeysHealth implements Supplier<HealthCheck> {
                     .append(" legacy plaintext key(s) in user_settings.retell_config: rotate to seal them");
         }
         if (!missing.isEmpty()) {
-            return HealthCheck.down("keys", detail + "; values sealed with key(s) not in this keyring read as "
+            return CheckResult.down("keys", detail + "; values sealed with key(s) not in this keyring read as "
                     + "undecryptable: " + census.describe(missing), data);
         }
-        return HealthCheck.up("keys", detail.toString(), data);
+        return CheckResult.up("keys", detail.toString(), data);
     }
 }

@@ -21,7 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Key usage, key rotation and the start-up key check ("keyUsage", "keyRotation", "keysHealthCheck").
+ * Key usage, key rotation and the start-up key check ("keyUsage", "keyRotation"; health check "keys").
  *
  * <p>The start-up check counts what each key seals (both tables, the local store's index) and refuses
  * the start when stored values need a key the keyring does not hold, naming it; in embedded mode it also
@@ -54,7 +54,7 @@ public final class RotationConfiguration implements CamelConfiguration {
         context.addService(rotation, true, true);
         context.getRegistry().bind("keyUsage", usage);
         context.getRegistry().bind("keyRotation", rotation);
-        context.getRegistry().bind("keysHealthCheck", new KeysHealth(keyring, usage, rotation));
+        dev.agentconfig.observe.ServiceChecks.computed(context, "keys", new KeysHealth(keyring, usage, rotation));
         // once everything runs (Camel passes alreadyStarted=true to onCamelContextFullyStarted)
         java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
 

@@ -1,13 +1,9 @@
 package dev.agentconfig.transport;
 
-import java.util.List;
-
-import dev.agentconfig.transport.HealthCheck;
-
 /**
  * The database as the configured transport reaches it (JDBC, or Supabase's PostgREST): what the
- * sync asks before a pass, what the breaker probe asks while a breaker is held open, and the
- * checks health reports. Everything else talks to the database through the routes.
+ * sync asks before a pass and what the breaker probe asks while a breaker is held open (each
+ * transport registers its own health checks). Everything else talks to the database through the routes.
  */
 public interface Backend {
 
@@ -16,12 +12,6 @@ public interface Backend {
 
     /** The database answers right now (a valid pooled connection; PostgREST answers a probe). */
     boolean reachable();
-
-    /** Health checks of this path: reachability first, then the schema, each named. */
-    List<HealthCheck> healthChecks();
-
-    /** The name of the check that says whether the database takes saves ("database", "postgrest"). */
-    String reachabilityCheck();
 
     /**
      * The database went away: connections made before are dead. A pool replaces them now rather than one
