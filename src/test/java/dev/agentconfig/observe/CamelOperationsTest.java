@@ -47,11 +47,11 @@ class CamelOperationsTest extends ServiceTestSupport {
     @Test
     void everyCheckOfHealthIsACamelHealthCheckAndTheyAgree() {
         Map<String, HealthCheck.Result> camel = camelChecks();
-        assertThat(camel.keySet()).containsExactly("database", "schema", "localStore", "backlog", "quarantine");
+        assertThat(camel.keySet()).containsExactly("database", "schema", "localStore", "backlog", "quarantine", "keys");
         assertThat(camel.values()).allMatch(r -> r.getState() == HealthCheck.State.UP);
         JsonNode checks = json(health()).get("checks");
         assertThat(checks.fieldNames()).toIterable().containsExactly("database", "schema", "localStore", "backlog",
-                "quarantine");
+                "quarantine", "keys");
         camel.forEach((id, r) -> assertThat(checks.get(id).get("detail").asText()).as(id)
                 .isEqualTo(r.getMessage().orElseThrow()));
         // each check shows its own figures in its own order, none of Camel's bookkeeping

@@ -214,7 +214,7 @@ class ReadHttpTest extends ReadTestSupport {
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
         assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow())
-                .contains("default-src 'none'", "script-src 'sha256-", "connect-src 'self'");
+                .contains("default-src 'none'", "script-src 'self' 'sha256-", "connect-src 'self'");
         assertThat(page.body()).contains("<form", "/diagnostics").doesNotContain(serviceToken)
                 .doesNotContainPattern("(src|href)=\"(https?:)?//");
         HttpResponse<String> post = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/diagnostics"))
