@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -28,16 +29,18 @@ public final class LocalStoreChecks {
     public static final String NOT_WRITABLE = "not writable (see the service log)";
 
     private final LocalStore store;
+    private final DrainProgress drain;
     private final Duration maxPendingAge;
     private final AtomicReference<String> loggedFailure = new AtomicReference<>();
 
-    LocalStoreChecks(LocalStore store, Duration maxPendingAge) {
+    LocalStoreChecks(LocalStore store, DrainProgress drain, Duration maxPendingAge) {
         this.store = store;
+        this.drain = drain;
         this.maxPendingAge = maxPendingAge;
     }
 
-    static void register(CamelContext context, LocalStore store, Duration maxPendingAge) {
-        LocalStoreChecks checks = new LocalStoreChecks(store, maxPendingAge);
+    static void register(CamelContext context, LocalStore store, DrainProgress drain, Duration maxPendingAge) {
+        LocalStoreChecks checks = new LocalStoreChecks(store, drain, maxPendingAge);
         ServiceChecks.probed(context, List.of("localStore"), () -> List.of(checks.writable()), "localStore");
         ServiceChecks.computed(context, "backlog", checks::backlog);
         ServiceChecks.computed(context, "quarantine", checks::quarantine);
@@ -72,18 +75,27 @@ public final class LocalStoreChecks {
         }
     }
 
-    /** From the store's in-memory index: a health check never reads every entry file. */
+    /**
+     * From the store's in-memory index and the drain's counts: a health check never reads every entry file.
+     * While the backlog drains, {@code drain} says how far (drained, pending, percent, per second, ETA).
+     */
     CheckResult backlog() {
         long pending = store.pendingCount();
         Duration oldest = store.oldestPending().map(t -> Duration.between(t, Instant.now())).orElse(Duration.ZERO);
+        Optional<DrainProgress.Snapshot> draining = drain.current(pending);
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("pending", pending);
         data.put("oldestPendingSeconds", oldest.toSeconds());
         data.put("maxPendingSeconds", maxPendingAge.toSeconds());
+        data.put("drain", draining.map(DrainProgress.Snapshot::toMap).orElse(null));
+        String progress = draining.map(d -> "; draining: " + d.drained() + " drained (" + d.percent() + " %)"
+                + (d.perSecond() == null ? ", rate not measured yet"
+                        : String.format(java.util.Locale.ROOT, ", %.0f/s, about %d s left", d.perSecond(), d.etaSeconds())))
+                .orElse("");
         return oldest.compareTo(maxPendingAge) > 0
                 ? CheckResult.down("backlog", pending + " pending, the oldest for " + oldest.toSeconds()
-                        + " s (over " + maxPendingAge.toSeconds() + " s): the database is not taking them", data)
-                : CheckResult.up("backlog", pending + " pending", data);
+                        + " s (over " + maxPendingAge.toSeconds() + " s): the database is not taking them" + progress, data)
+                : CheckResult.up("backlog", pending + " pending" + progress, data);
     }
 
     CheckResult quarantine() {

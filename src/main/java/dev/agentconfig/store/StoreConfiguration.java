@@ -5,7 +5,8 @@ import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 
 /**
- * The local store under {@code <data-dir>/local-store} and its health checks; a test may bind its own
+ * The local store under {@code <data-dir>/local-store}, the progress of its drain ("drainProgress") and
+ * its health checks; a test may bind its own
  * Disk ("localStoreDisk").
  */
 public final class StoreConfiguration implements CamelConfiguration {
@@ -14,6 +15,8 @@ public final class StoreConfiguration implements CamelConfiguration {
         Disk disk = Beans.optional(context, "localStoreDisk", Disk.class);
         LocalStore store = new LocalStore(Beans.settings(context).localStoreDir(), disk == null ? Disk.system() : disk);
         context.getRegistry().bind("localStore", store);
-        LocalStoreChecks.register(context, store, Beans.settings(context).maxPendingAge());
+        DrainProgress drain = new DrainProgress();
+        context.getRegistry().bind("drainProgress", drain);
+        LocalStoreChecks.register(context, store, drain, Beans.settings(context).maxPendingAge());
     }
 }

@@ -129,6 +129,9 @@ public final class Replays {
             }
         }
         ReplayOutcome outcome = new ReplayOutcome(replayed.user(), r, states, keeping, unreachable);
+        if (r == Result.DRAINED) {
+            metrics.drained();
+        }
         if (r == Result.DRAINED || r == Result.QUARANTINED) {
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("result", r.id());

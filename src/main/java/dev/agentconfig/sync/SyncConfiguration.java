@@ -6,6 +6,7 @@ import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.db.JdbcBatchReplay;
 import dev.agentconfig.save.TargetBreakers;
+import dev.agentconfig.store.DrainProgress;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.Backend;
 import dev.agentconfig.transport.FailureClassifier;
@@ -26,11 +27,12 @@ public final class SyncConfiguration implements CamelConfiguration {
         SyncSettings settings = SyncSettings.from(context);
         LocalStore store = Beans.require(context, "localStore", LocalStore.class);
         AuditTrail audit = Beans.require(context, "auditTrail", AuditTrail.class);
-        SyncMetrics metrics = new SyncMetrics(Beans.require(context, "meterRegistry", MeterRegistry.class), store);
+        DrainProgress drain = Beans.require(context, "drainProgress", DrainProgress.class);
+        SyncMetrics metrics = new SyncMetrics(Beans.require(context, "meterRegistry", MeterRegistry.class), store, drain);
         SyncTrigger trigger = new SyncTrigger(context);
         registry.bind("syncTrigger", trigger);
         registry.bind("syncPass", new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics, trigger,
-                settings.batchSize()));
+                settings.batchSize(), drain));
         // drain on return: the moment the breaker probe finds the database back, a pass starts
         TargetBreakers breakers = Beans.require(context, "targetBreakers", TargetBreakers.class);
         breakers.onReachable(() -> trigger.request("the database answers again"));

@@ -5,6 +5,7 @@ import java.time.Instant;
 
 import dev.agentconfig.core.Target;
 import dev.agentconfig.core.TargetState;
+import dev.agentconfig.store.DrainProgress;
 import dev.agentconfig.store.LocalStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -19,15 +20,37 @@ import io.micrometer.core.instrument.Timer;
  * <li>{@code agentconfig_sync_quarantined_entries} — entries refused by the database, waiting for an operator;</li>
  * <li>{@code agentconfig_sync_replays_total{target,result}} — target replays by result
  *     (saved, stale, queued, quarantined, skipped, deferred);</li>
- * <li>{@code agentconfig_sync_passes_total{outcome}} and {@code agentconfig_sync_pass_seconds}.</li>
+ * <li>{@code agentconfig_sync_passes_total{outcome}} and {@code agentconfig_sync_pass_seconds};</li>
+ * <li>{@code agentconfig_sync_drained_total}, {@code agentconfig_sync_drain_running},
+ *     {@code agentconfig_sync_drain_rate} (entries/s) and {@code agentconfig_sync_drain_eta_seconds}.</li>
  * </ul>
  * The gauges read the local store's in-memory index: a scrape never touches the disk.
  */
 public final class SyncMetrics {
     private final MeterRegistry registry;
+    private final DrainProgress drain;
+    private final Counter drainedCounter;
 
-    public SyncMetrics(MeterRegistry registry, LocalStore store) {
+    public SyncMetrics(MeterRegistry registry, LocalStore store, DrainProgress drain) {
         this.registry = registry;
+        this.drain = drain;
+        this.drainedCounter = Counter.builder("agentconfig.sync.drained")
+                .description("local-store entries drained into the database")
+                .register(registry);
+        Gauge.builder("agentconfig.sync.drain.running", drain, d -> d.current(0).isPresent() ? 1 : 0)
+                .description("1 while the backlog drains into the database")
+                .register(registry);
+        Gauge.builder("agentconfig.sync.drain.rate", drain, d -> d.current(store.pendingCount())
+                        .map(s -> s.perSecond() == null ? Double.NaN : s.perSecond()).orElse(0.0))
+                .description("entries drained per second over the last 10 s of the drain (0 when none runs, "
+                        + "NaN until measured)")
+                .register(registry);
+        Gauge.builder("agentconfig.sync.drain.eta", drain, d -> d.current(store.pendingCount())
+                        .map(s -> s.etaSeconds() == null ? Double.NaN : s.etaSeconds().doubleValue()).orElse(0.0))
+                .description("seconds until the backlog is drained at the current rate (0 when no drain runs, "
+                        + "NaN until measured)")
+                .baseUnit("seconds")
+                .register(registry);
         Gauge.builder("agentconfig.sync.pending.entries", store, LocalStore::pendingCount)
                 .description("local-store entries waiting for the database")
                 .register(registry);
@@ -56,14 +79,10 @@ public final class SyncMetrics {
                 .increment();
     }
 
-    /** Entries drained (removed from the local store after both targets took them), for the drain rate. */
-    public void drained(int entries) {
-        if (entries > 0) {
-            Counter.builder("agentconfig.sync.drained")
-                    .description("local-store entries drained into the database")
-                    .register(registry)
-                    .increment(entries);
-        }
+    /** An entry drained (removed from the local store after both targets took it): the counter and the drain's progress. */
+    public void drained() {
+        drainedCounter.increment();
+        drain.entryDrained();
     }
 
     public void pass(String outcome, Duration took) {

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.List;
 
 import dev.agentconfig.core.UserKey;
+import dev.agentconfig.store.DrainProgress;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.Backend;
 import org.slf4j.Logger;
@@ -28,12 +29,13 @@ public final class SyncPass {
     private final SyncTrigger trigger;
     private final int batchSize;
     private volatile String lastSkip;
-    /** A drain in progress (entries drained since the backlog started going down), for its one summary line. */
-    private Instant drainStarted;
-    private long drainedSoFar;
+    /** The drain in progress: its summary line, the backlog check, the drain gauges, the diagnostics page. */
+    private final DrainProgress progress;
 
-    public SyncPass(Backend backend, LocalStore store, SyncMetrics metrics, SyncTrigger trigger, int batchSize) {
+    public SyncPass(Backend backend, LocalStore store, SyncMetrics metrics, SyncTrigger trigger, int batchSize,
+                    DrainProgress progress) {
         this.batchSize = batchSize;
+        this.progress = progress;
         this.backend = backend;
         this.store = store;
         this.metrics = metrics;
@@ -55,6 +57,7 @@ public final class SyncPass {
             lastSkip = null;
         }
         List<UserKey> due = store.dueKeys(started);
+        progress.passStarted(due.size());
         return SyncPlan.of(started, due, batchSize);
     }
 
@@ -88,21 +91,21 @@ public final class SyncPass {
         return summary;
     }
 
-    /** "drained N in T s" once, when the local store has nothing pending any more. */
-    private synchronized void drainProgress(SyncPlan plan, PassSummary summary) {
+    /**
+     * "drained N in T s" once, when the local store has nothing pending any more; "paused" once when a pass
+     * that had entries due drained none of them (the database went away again, or what is left is refused).
+     */
+    private void drainProgress(SyncPlan plan, PassSummary summary) {
         int drained = summary.count(ReplayOutcome.Result.DRAINED);
-        if (drained > 0 && drainStarted == null) {
-            drainStarted = plan.startedAt();
-        }
-        drainedSoFar += drained;
-        metrics.drained(drained);
-        if (drainStarted != null && summary.stillPending() == 0) {
-            Duration took = Duration.between(drainStarted, Instant.now());
-            LOG.info("Sync: drained {} entries in {} s; nothing pending in the local store", drainedSoFar,
-                    String.format(java.util.Locale.ROOT, "%.1f", took.toMillis() / 1000.0));
-            drainStarted = null;
-            drainedSoFar = 0;
-        }
+        progress.passEnded(plan.replays().size(), drained, summary.stillPending()).ifPresent(ended -> {
+            String took = String.format(java.util.Locale.ROOT, "%.1f", ended.took().toMillis() / 1000.0);
+            if (ended.finished() && ended.drained() > 0) {
+                LOG.info("Sync: drained {} entries in {} s; nothing pending in the local store", ended.drained(), took);
+            } else if (!ended.finished() && ended.drained() > 0) {
+                LOG.info("Sync: drain paused after {} entries in {} s: the last pass drained none; {} pending",
+                        ended.drained(), took, ended.pending());
+            }
+        });
     }
 
     private SyncPlan skipped(Instant started, String reason) {

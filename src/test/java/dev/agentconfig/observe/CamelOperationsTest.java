@@ -56,7 +56,7 @@ class CamelOperationsTest extends ServiceTestSupport {
                 .isEqualTo(r.getMessage().orElseThrow()));
         // each check shows its own figures in its own order, none of Camel's bookkeeping
         assertThat(checks.get("backlog").fieldNames()).toIterable()
-                .containsExactly("status", "detail", "pending", "oldestPendingSeconds", "maxPendingSeconds");
+                .containsExactly("status", "detail", "pending", "oldestPendingSeconds", "maxPendingSeconds", "drain");
         assertThat(checks.get("database").fieldNames()).toIterable().containsExactly("status", "detail");
         // readiness checks: a restart mends none of them, so none is a liveness check
         for (String id : camel.keySet()) {

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.agentconfig.crypto.FieldCipher;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -84,6 +85,79 @@ class DiagnosticsPageBrowserTest extends ReadTestSupport {
                 throw new UncheckedIOException(e);
             }
         }
+    }
+
+    /**
+     * The backlog drains while a person watches: 200 saves parked during an outage, the database back but
+     * slow (a trigger sleeps 20 ms per profile row), batches of 10. Health's backlog check reports the
+     * drain's progress (drained, pending, rate, ETA) and the page shows it as a progress bar, then hides it
+     * when everything is in both tables.
+     */
+    @Test
+    void theBacklogDrainsUnderAProgressBar() {
+        int saves = 200;
+        String tenant = newTenant();
+        List<UUID> users = new java.util.ArrayList<>();
+        execute("CREATE OR REPLACE FUNCTION public.test_slow_down() RETURNS trigger LANGUAGE plpgsql AS "
+                + "$$ BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END $$");
+        execute("CREATE TRIGGER test_slow_down BEFORE INSERT OR UPDATE ON public.user_profiles "
+                + "FOR EACH ROW EXECUTE FUNCTION public.test_slow_down()");
+        try {
+            stopDatabase();
+            for (int i = 0; i < saves; i++) {
+                UUID user = newUser();
+                users.add(user);
+                assertThat(put(tenant, user, "{\"callAgentId\":\"c_" + i + "\"}").statusCode()).isEqualTo(202);
+            }
+            browser.get(baseUrl() + "/diagnostics");
+            WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(15));
+            wait.until(d -> d.findElement(By.id("backlog")).getText().contains(" save(s) waiting"));
+            assertThat(browser.findElement(By.id("backlog")).getText()).matches("(?s).*Service backlog: \\d+ save\\(s\\).*");
+            assertThat(browser.findElement(By.id("drain")).isDisplayed()).isFalse();
+
+            startDatabase();
+            // health: a drain in progress, with its rate and the time left
+            JsonNode[] seen = new JsonNode[1];
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> {
+                        JsonNode drain = json(get("/observe/health", null)).get("checks").get("backlog").get("drain");
+                        seen[0] = drain;
+                        return drain != null && !drain.isNull() && drain.get("drained").asLong() > 0
+                                && drain.get("pending").asLong() > 0 && !drain.get("drainedPerSecond").isNull();
+                    });
+            assertThat(seen[0].get("drainedPerSecond").asDouble()).isPositive();
+            assertThat(seen[0].get("etaSeconds").asLong()).isNotNegative();
+            assertThat(seen[0].get("percent").asInt()).isBetween(0, 99);
+            // the page: the bar part-way, the rate and the time left in words
+            wait.until(d -> d.findElement(By.id("drain")).isDisplayed()
+                    && d.findElement(By.id("drain-text")).getText().contains("/s, about"));
+            int value = Integer.parseInt(browser.findElement(By.id("drain-bar")).getAttribute("value"));
+            String text = browser.findElement(By.id("drain-text")).getText();
+            LOG.info("FIGURE drain progress seen in the page: {} ({} %)", text, value);
+            assertThat(value).isBetween(0, 100);
+            assertThat(text).matches("Draining into the database: \\d+ of \\d+ \\(\\d+ %\\), [0-9.]+/s, about \\d+ s left");
+
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> users.stream().allMatch(u -> localEntry(tenant, u).isEmpty()));
+            for (UUID user : users) {
+                assertThat(profileRow(user)).as("profile of %s", user).isPresent();
+                assertThat(settingsRow(user)).as("settings of %s", user).isPresent();
+            }
+            wait.until(d -> !d.findElement(By.id("drain")).isDisplayed());
+            assertThat(json(get("/observe/health", null)).get("checks").get("backlog").get("drain").isNull()).isTrue();
+            assertThat(logs.text()).containsPattern("Sync: drained \\d+ entries in");
+        } finally {
+            execute("DROP TRIGGER IF EXISTS test_slow_down ON public.user_profiles");
+        }
+    }
+
+    @Override
+    protected java.util.Properties extraProperties() {
+        java.util.Properties p = super.extraProperties();
+        // small batches: the drain of theBacklogDrainsUnderAProgressBar takes a few seconds to watch
+        p.setProperty("agentconfig.sync.batch-size", "10");
+        p.setProperty("agentconfig.sync.parallelism", "1");
+        return p;
     }
 
     @Test
