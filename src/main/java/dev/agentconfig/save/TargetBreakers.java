@@ -31,6 +31,9 @@ public final class TargetBreakers extends ServiceSupport {
     private final Backend backend;
     private final Duration probeInterval;
     private final List<Runnable> onReachable = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Runnable> onStillReachable = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** A failure came while the probe was rate-limited: the probe thread examines it on its next round. */
+    private final java.util.concurrent.atomic.AtomicBoolean suspect = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.atomic.AtomicLong lastTripProbe = new java.util.concurrent.atomic.AtomicLong(
             System.nanoTime() - Duration.ofDays(1).toNanos());
     private ScheduledExecutorService probe;
@@ -103,8 +106,20 @@ public final class TargetBreakers extends ServiceSupport {
         long now = System.nanoTime();
         long last = lastTripProbe.get();
         if (now - last < probeInterval.toNanos() || !lastTripProbe.compareAndSet(last, now)) {
+            // asked less than a probe interval ago: the probe thread asks again on its next round, so this
+            // failure is never left unexamined (it may be the first of an outage, or its save was parked)
+            suspect.set(true);
             return;
         }
+        suspect.set(false);
+        examine();
+    }
+
+    /**
+     * Asks the probe: the database gone opens every breaker; the database answering means the failure was
+     * passing, and whatever it parked is drained soon ({@link #onStillReachable}), not at the next interval.
+     */
+    private void examine() {
         if (!backend.reachable()) {
             for (CircuitBreaker b : all()) {
                 if (b.getState() != CircuitBreaker.State.FORCED_OPEN) {
@@ -112,7 +127,24 @@ public final class TargetBreakers extends ServiceSupport {
                 }
             }
             backend.forgetConnections();
+        } else {
+            run(onStillReachable, "After a failure while the database answers");
         }
+    }
+
+    private static void run(List<Runnable> actions, String when) {
+        for (Runnable r : actions) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                LOG.warn("{}: {}", when, e.toString());
+            }
+        }
+    }
+
+    /** Runs when a failure looked like the database gone but the probe found it answering (e.g. a pass soon). */
+    public void onStillReachable(Runnable action) {
+        onStillReachable.add(action);
     }
 
     private boolean allOpen() {
@@ -145,6 +177,10 @@ public final class TargetBreakers extends ServiceSupport {
 
     /** Closes the held-open breakers when the database answers again. */
     void probeOnce() {
+        if (suspect.getAndSet(false) && !allOpen()) {
+            lastTripProbe.set(System.nanoTime());
+            examine();
+        }
         List<CircuitBreaker> held = all().stream()
                 .filter(b -> b.getState() == CircuitBreaker.State.FORCED_OPEN || b.getState() == CircuitBreaker.State.OPEN)
                 .toList();
@@ -158,13 +194,7 @@ public final class TargetBreakers extends ServiceSupport {
             for (CircuitBreaker b : held) {
                 b.transitionToClosedState();
             }
-            for (Runnable r : onReachable) {
-                try {
-                    r.run();
-                } catch (RuntimeException e) {
-                    LOG.warn("After the database came back: {}", e.toString());
-                }
-            }
+            run(onReachable, "After the database came back");
         }
     }
 }
