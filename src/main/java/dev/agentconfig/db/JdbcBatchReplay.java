@@ -307,14 +307,7 @@ public final class JdbcBatchReplay {
 
         private Connection connection() throws SQLException {
             if (connection == null) {
-                Connection c = dataSource.getConnection();
-                try {
-                    c.setAutoCommit(false);
-                } catch (SQLException e) {
-                    c.close();
-                    throw e;
-                }
-                connection = c;
+                connection = JdbcSaveTransactions.begin(dataSource);
             }
             return connection;
         }

@@ -69,14 +69,7 @@ public final class JdbcSaveTransactions implements SaveTransactions {
                 connection = null;
             }
             if (connection == null) {
-                Connection c = dataSource.getConnection();
-                try {
-                    c.setAutoCommit(false);
-                } catch (SQLException e) {
-                    c.close();
-                    throw e;
-                }
-                connection = c;
+                connection = begin(dataSource);
             }
             return connection;
         }
@@ -199,5 +192,17 @@ public final class JdbcSaveTransactions implements SaveTransactions {
         } catch (SQLException e) {
             LOG.debug("Connection back to the pool: {}", e.getMessage());
         }
+    }
+
+    /** A pool connection with a transaction open (autocommit off); closed again if that cannot be set. */
+    static Connection begin(javax.sql.DataSource dataSource) throws SQLException {
+        Connection c = dataSource.getConnection();
+        try {
+            c.setAutoCommit(false);
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        return c;
     }
 }
