@@ -173,8 +173,10 @@ class BenchmarkSuite extends ServiceTestSupport {
         Path out = Path.of("docs/benchmarks.md");
         Files.createDirectories(out.getParent());
         String existing = Files.exists(out) ? Files.readString(out) : "";
-        int soak = existing.indexOf("## Soak");
-        Files.writeString(out, report + (soak >= 0 ? "\n" + existing.substring(soak) : ""));
+        // the sections other runs write (Kafka's and the rotation's benchmarks, the soak) are kept as they are
+        int kept = java.util.stream.Stream.of("## Kafka", "## Key rotation", "## Soak").mapToInt(existing::indexOf)
+                .filter(i -> i >= 0).min().orElse(-1);
+        Files.writeString(out, report + (kept >= 0 ? "\n" + existing.substring(kept) : ""));
         httpThreads.shutdownNow();
     }
 

@@ -125,7 +125,10 @@ class OutageAtRateTest extends ServiceTestSupport {
             assertThat(writes.get("." + user + ".json.tmp")).as("writes of %s", user).hasValue(1);
         }
         // a handful of WARN lines, not one or two per save
-        List<String> warnings = duringOutage.stream().filter(l -> l.startsWith("WARN") || l.startsWith("ERROR")).toList();
+        // (the Kafka client's own lines are left out: a Kafka test class earlier in the same JVM may still have a
+        // client retrying its stopped broker; this service runs without Kafka)
+        List<String> warnings = duringOutage.stream().filter(l -> l.startsWith("WARN") || l.startsWith("ERROR"))
+                .filter(l -> !l.contains(" org.apache.kafka.")).toList();
         assertThat(warnings).as(String.join("\n", warnings)).hasSizeLessThanOrEqualTo(8);
         assertThat(String.join("\n", warnings)).contains("parked in the local store");
 

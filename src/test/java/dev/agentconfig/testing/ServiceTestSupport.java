@@ -84,6 +84,12 @@ public abstract class ServiceTestSupport extends CamelMainTestSupport {
     /** Whatever a test class did, the service's own secrets never reached a log line. */
     @AfterAll
     void releaseLogs() {
+        if (context != null && !context.isStopped()) {
+            // the harness keeps the context for the class and does not stop it: stopped here, or its routes,
+            // timers, HTTP server and Kafka clients would run on beside every later test class in this JVM
+            context.getShutdownStrategy().setTimeout(10);
+            context.stop();
+        }
         if (context != null) {
             context.getRegistry().findByType(Database.class).forEach(db -> db.embedded().ifPresent(EmbeddedDatabase::stop));
         }
