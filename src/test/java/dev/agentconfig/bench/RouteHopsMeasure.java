@@ -1,0 +1,88 @@
+package dev.agentconfig.bench;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import dev.agentconfig.testing.ServiceTestSupport;
+import org.apache.camel.AsyncCallback;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.NamedNode;
+import org.apache.camel.Processor;
+import org.apache.camel.spi.InterceptStrategy;
+import org.apache.camel.spi.Registry;
+import org.apache.camel.support.DefaultRegistry;
+import org.apache.camel.support.processor.DelegateAsyncProcessor;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What one save costs in Camel terms, counted by an intercept strategy on every processor: the routes it
+ * passes, its direct: and seda: hops, its bean calls and its processors; for a happy-path save over HTTP and
+ * for one while the database is down (breakers open). A figure for the closing notes, not a test: run it
+ * with {@code mvn -B test -Dtest=RouteHopsMeasure -Dsurefire.failIfNoSpecifiedTests=false} (the bench
+ * folder is left out of the normal run) on this commit and on an older one to compare.
+ */
+class RouteHopsMeasure extends ServiceTestSupport {
+    static final AtomicBoolean ON = new AtomicBoolean();
+    static final Map<String, Integer> COUNTS = new ConcurrentHashMap<>();
+    static final Set<String> ROUTES = ConcurrentHashMap.newKeySet();
+
+    @Override
+    protected Registry createCamelRegistry() {
+        Registry r = new DefaultRegistry();
+        r.bind("hopCounter", (InterceptStrategy) (CamelContext ctx, NamedNode def, Processor target, Processor next) ->
+                new DelegateAsyncProcessor(target) {
+                    @Override
+                    public boolean process(Exchange exchange, AsyncCallback callback) {
+                        if (ON.get()) {
+                            String kind = def.getShortName();
+                            String label = def.getLabel() == null ? "" : def.getLabel();
+                            if (("to".equals(kind) || "enrich".equals(kind)) && label.contains("direct:")) {
+                                COUNTS.merge("direct hop", 1, Integer::sum);
+                            } else if (label.contains("seda:")) {
+                                COUNTS.merge("seda hop", 1, Integer::sum);
+                            }
+                            if ("bean".equals(kind)) {
+                                COUNTS.merge("bean call", 1, Integer::sum);
+                            }
+                            COUNTS.merge("processors", 1, Integer::sum);
+                            String at = org.apache.camel.support.ExchangeHelper.getAtRouteId(exchange);
+                            ROUTES.add(at == null ? exchange.getFromRouteId() : at);
+                        }
+                        return super.process(exchange, callback);
+                    }
+                });
+        return r;
+    }
+
+    private String measure(Runnable save) {
+        save.run(); // warm
+        COUNTS.clear();
+        ROUTES.clear();
+        ON.set(true);
+        save.run();
+        ON.set(false);
+        return new TreeMap<>(COUNTS) + " routes=" + ROUTES.size() + " " + new java.util.TreeSet<>(ROUTES);
+    }
+
+    @Test
+    void measure() {
+        String tenant = newTenant();
+        String happy = measure(() -> put(tenant, newUser(), "{\"callAgentId\":\"c\",\"smsAgentId\":\"s\"}"));
+        System.out.println("HOPS happy HTTP save: " + happy);
+        stopDatabase();
+        try {
+            for (int i = 0; i < 10; i++) {
+                put(tenant, newUser(), "{\"callAgentId\":\"c\"}");
+            }
+            String down = measure(() -> put(tenant, newUser(), "{\"callAgentId\":\"c\",\"smsAgentId\":\"s\"}"));
+            System.out.println("HOPS database down (breakers open) HTTP save: " + down);
+        } finally {
+            startDatabase();
+        }
+    }
+}
