@@ -31,7 +31,6 @@ public final class TargetBreakers extends ServiceSupport {
     private final Backend backend;
     private final Duration probeInterval;
     private final List<Runnable> onReachable = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final List<Runnable> onStillReachable = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** A failure came while the probe was rate-limited: the probe thread examines it on its next round. */
     private final java.util.concurrent.atomic.AtomicBoolean suspect = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.atomic.AtomicLong lastTripProbe = new java.util.concurrent.atomic.AtomicLong(
@@ -107,7 +106,7 @@ public final class TargetBreakers extends ServiceSupport {
         long last = lastTripProbe.get();
         if (now - last < probeInterval.toNanos() || !lastTripProbe.compareAndSet(last, now)) {
             // asked less than a probe interval ago: the probe thread asks again on its next round, so this
-            // failure is never left unexamined (it may be the first of an outage, or its save was parked)
+            // failure is never left unexamined (it may be the first and only one of an outage)
             suspect.set(true);
             return;
         }
@@ -116,8 +115,9 @@ public final class TargetBreakers extends ServiceSupport {
     }
 
     /**
-     * Asks the probe: the database gone opens every breaker; the database answering means the failure was
-     * passing, and whatever it parked is drained soon ({@link #onStillReachable}), not at the next interval.
+     * Asks the probe: the database gone opens every breaker (and the probe closes them, with a pass at once,
+     * when it answers again). The database answering means the failure was passing: its save drains with the
+     * next pass.
      */
     private void examine() {
         if (!backend.reachable()) {
@@ -127,8 +127,6 @@ public final class TargetBreakers extends ServiceSupport {
                 }
             }
             backend.forgetConnections();
-        } else {
-            run(onStillReachable, "After a failure while the database answers");
         }
     }
 
@@ -140,11 +138,6 @@ public final class TargetBreakers extends ServiceSupport {
                 LOG.warn("{}: {}", when, e.toString());
             }
         }
-    }
-
-    /** Runs when a failure looked like the database gone but the probe found it answering (e.g. a pass soon). */
-    public void onStillReachable(Runnable action) {
-        onStillReachable.add(action);
     }
 
     private boolean allOpen() {

@@ -36,10 +36,6 @@ public final class SyncConfiguration implements CamelConfiguration {
         // drain on return: the moment the breaker probe finds the database back, a pass starts
         TargetBreakers breakers = Beans.require(context, "targetBreakers", TargetBreakers.class);
         breakers.onReachable(() -> trigger.request("the database answers again"));
-        // a save parked for a failure that looked like the database gone while it answers: drained shortly
-        // (after its entry is written), not at the next interval
-        breakers.onStillReachable(() -> trigger.requestAfter(java.time.Duration.ofMillis(500),
-                "a save was parked for a failure while the database answers"));
         if (!Beans.settings(context).restTransport()) {
             // the jdbc transport replays a batch of entries in one transaction (route replay-batch-jdbc)
             registry.bind("jdbcBatchReplay", new JdbcBatchReplay(Beans.require(context, "dataSource", DataSource.class),

@@ -93,7 +93,8 @@ class RestHealthTest extends RestTransportTestSupport {
         assertThat(json(r).get("error").get("class").asText()).isEqualTo("transient");
         assertThat(localEntry(tenant, user).orElseThrow().get("state").asText()).isEqualTo("pending");
         // a wrong key is not right 20 ms later: no in-request retry
-        assertThat(sent(postRequestedFor(urlPathEqualTo(UPSERT)))).hasSize(1);
+        assertThat(sent(postRequestedFor(urlPathEqualTo(UPSERT))))
+                .filteredOn(req -> req.getBodyAsString().contains(user.toString())).hasSize(1);
         // and the sync does not spend attempts on it: PostgREST refuses the probe
         assertThat(json(checked(postSync())).get("reason").asText()).isEqualTo("database-unreachable");
     }

@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.camel.builder.AdviceWith;
 import org.junit.jupiter.api.BeforeEach;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -58,6 +59,9 @@ class SyncReplayTest extends SyncTestSupport {
             answer = putQueued(tenant, user,
                     "{\"retellApiKey\":\"" + key + "\",\"callAgentId\":\"c_q\",\"smsAgentId\":\"s_q\"}");
             envelope = localEntry(tenant, user).orElseThrow().get("fields").get("retellApiKey").get("value").asText();
+            // the probe confirms the outage (at once, or on its next round if it asked just before): breakers open
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> breaker("profileBreaker").getState() == CircuitBreaker.State.FORCED_OPEN);
         } finally {
             startDatabase();
         }
