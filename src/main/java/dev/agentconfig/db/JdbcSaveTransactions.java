@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One transaction per save on the jdbc transport: the profile upsert, the settings call and the save's
  * audit row commit together, so a durable save costs one WAL flush (and concurrent saves share flushes:
- * PostgreSQL's group commit). Each target runs behind its own savepoint ({@link #inSavepoint}): a target
- * the database refuses is rolled back alone, its failure goes to that target's dead-letter channel, and the
+ * PostgreSQL's group commit). Each target runs behind its own savepoint ({@link #inSavepoint}; the first that
+ * writes needs none: the transaction is empty before it): a target the database refuses is rolled back alone, its failure goes to that target's dead-letter channel, and the
  * other target still lands. The connection is taken lazily by the first target that writes, so a save whose
  * breakers are open never waits for a connection.
  *
@@ -78,9 +78,18 @@ public final class JdbcSaveTransactions implements SaveTransactions {
             return connection;
         }
 
-        /** A target's statement in this transaction, behind its own savepoint. */
+        /**
+         * A target's statement in this transaction, behind its own savepoint, except the first one that writes:
+         * before it the transaction holds nothing, so rolling the whole transaction back undoes exactly what a
+         * savepoint would, and the save saves a round trip to the database (SAVEPOINT) on its happy path.
+         */
         <T> T run(SqlWork<T> work) throws SQLException {
-            T answer = inSavepoint(connection(), work);
+            Connection c = connection();
+            boolean first;
+            synchronized (this) {
+                first = !wrote;
+            }
+            T answer = first ? alone(c, work) : inSavepoint(c, work);
             synchronized (this) {
                 wrote = true;
             }
@@ -118,6 +127,20 @@ public final class JdbcSaveTransactions implements SaveTransactions {
         } catch (SQLException | RuntimeException e) {
             try {
                 c.rollback(sp);
+            } catch (SQLException rollback) {
+                e.addSuppressed(rollback); // the connection itself is gone: the commit will say so too
+            }
+            throw e;
+        }
+    }
+
+    /** The first statement of a transaction: a failure rolls the (otherwise empty) transaction back. */
+    static <T> T alone(Connection c, SqlWork<T> work) throws SQLException {
+        try {
+            return work.run(c);
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.rollback();
             } catch (SQLException rollback) {
                 e.addSuppressed(rollback); // the connection itself is gone: the commit will say so too
             }
