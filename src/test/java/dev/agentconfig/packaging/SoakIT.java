@@ -119,6 +119,13 @@ class SoakIT {
         phase(timeline, t0, "database started (2)", 8);
         // a crash of the database itself: what it acknowledged (synchronous_commit=on) must survive
         killPostmaster(pgDir);
+        // the dead server's handle still holds its lock on the data directory (in this JVM): released here, so
+        // the restart below can take it (its stop finds no server to stop)
+        try {
+            pg[0].close();
+        } catch (IOException | RuntimeException alreadyDead) {
+            // nothing to stop: the postmaster is gone
+        }
         phase(timeline, t0, "database killed (SIGKILL)", 6);
         pg[0] = Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
                 .ignoreExceptions().until(() -> startPg(pgDir, pgPort), java.util.Objects::nonNull);
