@@ -173,6 +173,7 @@ public final class TargetBreakers extends ServiceSupport {
         if (suspect.getAndSet(false) && !allOpen()) {
             lastTripProbe.set(System.nanoTime());
             examine();
+            return; // asked this round already: the held breakers, if it opened them, are for the next one
         }
         List<CircuitBreaker> held = all().stream()
                 .filter(b -> b.getState() == CircuitBreaker.State.FORCED_OPEN || b.getState() == CircuitBreaker.State.OPEN)
