@@ -74,7 +74,7 @@ class TargetBreakersTest {
                 answers.set(true);
                 await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
                         .until(() -> breakers.profile().getState() == CircuitBreaker.State.CLOSED
-                                && breakers.settings().getState() == CircuitBreaker.State.CLOSED);
+                                && breakers.settings().getState() == CircuitBreaker.State.CLOSED && backAgain.get() > 0);
                 assertThat(backAgain.get()).isEqualTo(1);
             } finally {
                 breakers.stop();
