@@ -124,7 +124,7 @@ class BrowserOutboxTest extends ServiceTestSupport {
             exchange.close();
         });
         pages.start();
-        relay = new TcpRelay(freePort(), httpPort);
+        relay = new TcpRelay(TcpRelay.listeningPort(), httpPort);
         browser = startBrowser();
     }
 

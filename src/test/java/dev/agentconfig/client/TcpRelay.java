@@ -43,6 +43,27 @@ final class TcpRelay implements AutoCloseable {
         return port;
     }
 
+    /**
+     * A free port below Linux's ephemeral range (32768-60999). The relay closes and opens its port again while
+     * a test runs; a port from the ephemeral range (what new ServerSocket(0) gives) can meanwhile be taken as
+     * the local port of some outgoing connection (a pool's, the HTTP client's), and the relay could not bind
+     * again ("Address already in use").
+     */
+    static int listeningPort() {
+        java.util.Random random = new java.util.Random();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int candidate = 20_000 + random.nextInt(12_000);
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(true);
+                s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), candidate));
+                return candidate;
+            } catch (IOException taken) {
+                // try another
+            }
+        }
+        throw new IllegalStateException("no free port between 20000 and 32000");
+    }
+
     synchronized void start() {
         if (server != null) {
             return;
