@@ -317,21 +317,7 @@ public final class JdbcBatchReplay {
             if (c == null) {
                 return;
             }
-            try {
-                c.rollback(); // nothing left after a commit; after a failure, what the batch wrote
-            } catch (SQLException e) {
-                LOG.debug("Rollback of a sync batch: {}", e.getMessage());
-            }
-            try {
-                c.setAutoCommit(true);
-            } catch (SQLException e) {
-                LOG.debug("Auto-commit back on: {}", e.getMessage());
-            }
-            try {
-                c.close();
-            } catch (SQLException e) {
-                LOG.debug("Connection back to the pool: {}", e.getMessage());
-            }
+            JdbcSaveTransactions.end(c, "a sync batch");
         }
     }
 

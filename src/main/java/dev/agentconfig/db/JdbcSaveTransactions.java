@@ -200,10 +200,19 @@ public final class JdbcSaveTransactions implements SaveTransactions {
         if (c == null) {
             return;
         }
+        end(c, result.save().saveId()); // (the save id, formatted only if DEBUG is on)
+    }
+
+    /**
+     * Gives a transaction's connection back to the pool: rolled back (nothing is left after a commit; after a
+     * failure, what was written), auto-commit on again, closed. Failures here are logged at DEBUG only: the
+     * connection is being let go and the pool judges it.
+     */
+    static void end(Connection c, Object what) {
         try {
-            c.rollback(); // nothing left after a commit; after a failure, what the targets wrote
+            c.rollback();
         } catch (SQLException e) {
-            LOG.debug("Rollback of save {}: {}", result.save().saveId(), e.getMessage());
+            LOG.debug("Rollback of {}: {}", what, e.getMessage());
         }
         try {
             c.setAutoCommit(true);
