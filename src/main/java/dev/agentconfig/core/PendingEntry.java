@@ -1,10 +1,15 @@
 package dev.agentconfig.core;
 
 import java.time.Instant;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
 
 /**
  * One local-store document: what waits for the database for one (tenant, user). Fields are merged
@@ -23,7 +28,37 @@ public record PendingEntry(
         String nextAttemptAt,
         String createdAt,
         String updatedAt,
-        long revision) {
+        long revision,
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, KeyEntry> idempotencyKeys) {
+
+    public PendingEntry {
+        idempotencyKeys = idempotencyKeys == null || idempotencyKeys.isEmpty() ? Map.of()
+                : Collections.unmodifiableMap(new TreeMap<>(idempotencyKeys));
+    }
+
+    /** An entry without Idempotency-Keys (as written before they were kept here). */
+    public PendingEntry(int format, String tenantId, String userId, Map<String, FieldEntry> fields,
+                        List<String> pendingTargets, String state, ErrorInfo lastError, int attempts,
+                        String nextAttemptAt, String createdAt, String updatedAt, long revision) {
+        this(format, tenantId, userId, fields, pendingTargets, state, lastError, attempts, nextAttemptAt, createdAt,
+                updatedAt, revision, Map.of());
+    }
+
+    /**
+     * The Idempotency-Key of a parked save (core/IdempotencyRecord): its content's fingerprint, the saveId and
+     * version it was given, when the key was first used. A retry of the save finds it here while it is parked
+     * (also after a restart); the sync records it in the database before the entry is replayed.
+     */
+    public record KeyEntry(String fingerprint, String saveId, long version, String at) {
+        static KeyEntry of(IdempotencyRecord r) {
+            return new KeyEntry(r.fingerprint(), r.saveId().toString(), r.version(), r.at().toString());
+        }
+
+        @Override
+        public String toString() {
+            return "KeyEntry[" + saveId + " v" + version + "]";
+        }
+    }
 
     public static final String PENDING = "pending";
     public static final String QUARANTINED = "quarantined";
@@ -83,7 +118,9 @@ public record PendingEntry(
         int attempts = 1;
         String createdAt = now.toString();
         long revision = 1;
+        Map<String, KeyEntry> keys = new TreeMap<>();
         if (existing != null) {
+            keys.putAll(existing.idempotencyKeys());
             fields.putAll(existing.fields());
             targets.addAll(existing.pendingTargets());
             if (existing.quarantined()) {
@@ -99,6 +136,13 @@ public record PendingEntry(
                 fields.put(field.json(), new FieldEntry(value.value(), value.version(), value.saveId().toString()));
             }
         });
+        save.idempotencyRecord().ifPresent(r -> {
+            KeyEntry known = keys.get(r.key());
+            // the first save of a key keeps it; the same save at a newer version (a reversion) moves it
+            if (known == null || (known.saveId().equals(r.saveId().toString()) && known.version() < r.version())) {
+                keys.put(r.key(), KeyEntry.of(r));
+            }
+        });
         Target first = null;
         for (Target t : Target.values()) {
             if (failed.containsKey(t)) {
@@ -112,7 +156,8 @@ public record PendingEntry(
         ErrorInfo error = ErrorInfo.of(failed.get(first), first, now);
         // a quarantined entry has no next attempt: it waits for POST .../retry
         return new PendingEntry(1, save.tenantId(), save.userId().toString(), fields, List.copyOf(targets), state,
-                error, attempts, QUARANTINED.equals(state) ? null : now.toString(), createdAt, now.toString(), revision);
+                error, attempts, QUARANTINED.equals(state) ? null : now.toString(), createdAt, now.toString(), revision,
+                keys);
     }
 
     /**
@@ -123,13 +168,13 @@ public record PendingEntry(
                                 Instant nextAttempt, Instant now) {
         return new PendingEntry(format, tenantId, userId, fields, List.copyOf(new TreeSet<>(targets)), newState, error,
                 newAttempts, nextAttempt == null ? null : nextAttempt.toString(), createdAt, now.toString(),
-                revision + 1);
+                revision + 1, idempotencyKeys);
     }
 
     /** A quarantined entry put back in line by an operator: pending and due now, its history kept. */
     public PendingEntry requeued(Instant now) {
         return new PendingEntry(format, tenantId, userId, fields, pendingTargets, PENDING, lastError, attempts,
-                now.toString(), createdAt, now.toString(), revision + 1);
+                now.toString(), createdAt, now.toString(), revision + 1, idempotencyKeys);
     }
 
     /**
@@ -145,7 +190,28 @@ public record PendingEntry(
         Map<String, FieldEntry> changed = new TreeMap<>(fields);
         changed.put(field, new FieldEntry(value, current.version(), current.saveId()));
         return new PendingEntry(format, tenantId, userId, changed, pendingTargets, state, lastError, attempts,
-                nextAttemptAt, createdAt, now.toString(), revision + 1);
+                nextAttemptAt, createdAt, now.toString(), revision + 1, idempotencyKeys);
+    }
+
+    /** The record of an Idempotency-Key this entry holds, if it holds it. */
+    public Optional<IdempotencyRecord> idempotencyRecord(String key) {
+        KeyEntry k = idempotencyKeys.get(key);
+        return k == null ? Optional.empty() : Optional.of(new IdempotencyRecord(key, k.fingerprint(),
+                parseUuid(k.saveId()), k.version(), Instant.parse(k.at())));
+    }
+
+    /**
+     * This entry without the fields of the saves named (repeats of saves the database already holds under
+     * their Idempotency-Key): a field another save wrote since stays; the keys of those saves go. Empty fields:
+     * nothing left to replay.
+     */
+    public PendingEntry withoutSaves(Set<String> saveIds, Instant now) {
+        Map<String, FieldEntry> kept = new TreeMap<>(fields);
+        kept.values().removeIf(f -> saveIds.contains(f.saveId()));
+        Map<String, KeyEntry> keys = new TreeMap<>(idempotencyKeys);
+        keys.values().removeIf(k -> saveIds.contains(k.saveId()));
+        return new PendingEntry(format, tenantId, userId, kept, pendingTargets, state, lastError, attempts,
+                nextAttemptAt, createdAt, now.toString(), revision + 1, keys);
     }
 
     /** The entry as a save: each field at the version (and saveId) it was stored with. */
@@ -170,7 +236,7 @@ public record PendingEntry(
             targets.add(Target.byTable(t));
         }
         return new SealedSave(key(), newestSaveId == null ? java.util.UUID.randomUUID() : newestSaveId, newest, values,
-                Origin.REPLAY, targets, revision, false);
+                Origin.REPLAY, targets, revision, false, null);
     }
 
     private static java.util.UUID parseUuid(String s) {

@@ -2,6 +2,7 @@ package dev.agentconfig.crypto;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Optional;
@@ -9,8 +10,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import javax.crypto.Cipher;
+import javax.crypto.Mac;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * AES-256-GCM for the one secret field. Envelope: {@code v1:<keyId>:<nonce>:<ciphertext+tag>}
@@ -125,6 +128,54 @@ public final class FieldCipher {
      */
     public String reseal(String envelope, String associatedData) {
         return seal(open(envelope, associatedData), associatedData);
+    }
+
+    /**
+     * A keyed fingerprint of {@code content} ({@code <keyId>:<HMAC-SHA256, base64url>}) that outlives the
+     * process and says nothing of the content without the key: the HMAC's key is derived from the active
+     * encryption key (HMAC-SHA256 of it over {@value #FINGERPRINT_LABEL}), never the encryption key itself.
+     * The key id names which key, so a fingerprint taken before a rotation can still be compared.
+     */
+    public String fingerprint(byte[] content) {
+        return keyring.activeKeyId() + ":" + B64.encodeToString(fingerprintMac(keyring.key(keyring.activeKeyId()), content));
+    }
+
+    /**
+     * Whether {@code fingerprint} is the one of {@code content} (compared in constant time).
+     *
+     * @throws EnvelopeException when the key it was taken with is not in the keyring any more
+     */
+    public boolean fingerprintMatches(String fingerprint, byte[] content) {
+        int colon = fingerprint == null ? -1 : fingerprint.indexOf(':');
+        String keyId = colon < 0 ? "" : fingerprint.substring(0, colon);
+        SecretKey key = Keyring.KEY_ID.matcher(keyId).matches() ? keyring.key(keyId) : null;
+        if (key == null) {
+            throw new EnvelopeException("a fingerprint of another key (" + keyId + "), which is not in this service's "
+                    + "keyring", keyId);
+        }
+        byte[] expected = fingerprintMac(key, content);
+        byte[] given;
+        try {
+            given = B64D.decode(fingerprint.substring(colon + 1));
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        return MessageDigest.isEqual(expected, given);
+    }
+
+    private static final String FINGERPRINT_LABEL = "agentconfig idempotency fingerprint v1";
+
+    private static byte[] fingerprintMac(SecretKey encryptionKey, byte[] content) {
+        try {
+            Mac derive = Mac.getInstance("HmacSHA256");
+            derive.init(new SecretKeySpec(encryptionKey.getEncoded(), "HmacSHA256"));
+            byte[] macKey = derive.doFinal(FINGERPRINT_LABEL.getBytes(StandardCharsets.UTF_8));
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(macKey, "HmacSHA256"));
+            return mac.doFinal(content);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HMAC-SHA256 is not available", e);
+        }
     }
 
     /** First and last characters only, at most 4 of each and never more than a third of the key. */

@@ -1,11 +1,13 @@
 package dev.agentconfig.db;
 
+import java.time.Clock;
 import java.util.List;
 
 import dev.agentconfig.audit.JdbcAuditSink;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.observe.ServiceChecks;
+import dev.agentconfig.save.IdempotencySettings;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
@@ -40,13 +42,20 @@ public final class DatabaseConfiguration implements CamelConfiguration {
         // the audit row of a save that every target took is written in the save's own transaction
         JdbcSaveTransactions transactions = new JdbcSaveTransactions(database.dataSource(),
                 Beans.require(context, "failureClassifier", dev.agentconfig.transport.FailureClassifier.class),
-                dev.agentconfig.save.SaveAudit::saved);
+                dev.agentconfig.save.SaveAudit::saved, IdempotencySettings.from(context), wallClock(context));
         registry.bind("saveTransactions", transactions);
         registry.bind("jdbcTargets", new JdbcTargets(database.dataSource(), transactions));
         registry.bind("jdbcReads", new JdbcReads(database.dataSource()));
         registry.bind("sealedKeys", new JdbcSealedKeys(database.dataSource()));
+        registry.bind("idempotencyRecords", new JdbcIdempotencyRecords(database.dataSource()));
         if (database.migrated()) {
             backend.logSchemaAtStart();
         }
+    }
+
+    /** The wall clock under versions and key expiry; a test may bind its own ("wallClock"). */
+    private static Clock wallClock(CamelContext context) {
+        Clock wall = Beans.optional(context, "wallClock", Clock.class);
+        return wall == null ? Clock.systemUTC() : wall;
     }
 }

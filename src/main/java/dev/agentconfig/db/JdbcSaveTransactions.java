@@ -3,6 +3,8 @@ package dev.agentconfig.db;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -18,6 +20,7 @@ import dev.agentconfig.core.SealedSave;
 import dev.agentconfig.core.TargetOutcome;
 import dev.agentconfig.core.TargetState;
 import dev.agentconfig.core.WriteResult;
+import dev.agentconfig.save.IdempotencySettings;
 import dev.agentconfig.transport.FailureClassifier;
 import dev.agentconfig.transport.SaveTransactions;
 import org.slf4j.Logger;
@@ -40,6 +43,8 @@ public final class JdbcSaveTransactions implements SaveTransactions {
     private final DataSource dataSource;
     private final FailureClassifier classifier;
     private final Function<WriteResult, AuditEvent> auditOfSavedSave;
+    private final IdempotencySettings idempotency;
+    private final Clock wall;
     private final Map<SealedSave, Tx> open = Collections.synchronizedMap(new IdentityHashMap<>());
 
     /** A save's transaction: its connection once a target asked for it. */
@@ -99,9 +104,22 @@ public final class JdbcSaveTransactions implements SaveTransactions {
 
     public JdbcSaveTransactions(DataSource dataSource, FailureClassifier classifier,
                                 Function<WriteResult, AuditEvent> auditOfSavedSave) {
+        this(dataSource, classifier, auditOfSavedSave, new IdempotencySettings(Duration.ofHours(24), 1000),
+                Clock.systemUTC());
+    }
+
+    /**
+     * @param idempotency how long and how many Idempotency-Keys the database keeps per user
+     * @param wall        the clock of their expiry (the service's wall clock)
+     */
+    public JdbcSaveTransactions(DataSource dataSource, FailureClassifier classifier,
+                                Function<WriteResult, AuditEvent> auditOfSavedSave, IdempotencySettings idempotency,
+                                Clock wall) {
         this.dataSource = dataSource;
         this.classifier = classifier;
         this.auditOfSavedSave = auditOfSavedSave;
+        this.idempotency = idempotency;
+        this.wall = wall;
     }
 
     @Override
@@ -163,6 +181,7 @@ public final class JdbcSaveTransactions implements SaveTransactions {
         }
         WriteResult out = result;
         try {
+            recordIdempotencyKey(c, result);
             if (everyTargetSaved(result)) {
                 JdbcAuditSink.insert(c, auditOfSavedSave.apply(result));
                 out = result.markAudited();
@@ -176,6 +195,26 @@ public final class JdbcSaveTransactions implements SaveTransactions {
             LOG.debug("Save {}: the commit failed ({} {}); nothing of it was written", result.save().saveId(),
                     failure.code(), failure.message());
             return result.uncommitted(failure);
+        }
+    }
+
+    /**
+     * The save's Idempotency-Key commits with it (migration V6), once a target took it in this transaction (saved,
+     * or stale: the table held a newer value). Behind its own savepoint: a key that cannot be recorded costs the
+     * save nothing but the record (logged); a retry then is not recognised after a restart.
+     */
+    private void recordIdempotencyKey(Connection c, WriteResult result) {
+        SealedSave save = result.save();
+        if (save.replay() || save.idempotencyRecord().isEmpty() || result.outcomes().values().stream()
+                .noneMatch(o -> o instanceof TargetOutcome.Saved || o instanceof TargetOutcome.Stale)) {
+            return;
+        }
+        try {
+            inSavepoint(c, conn -> JdbcIdempotencyRecords.record(conn, save.user(), save.idempotencyRecord().get(),
+                    idempotency.notBefore(wall.instant()), idempotency.perUser()));
+        } catch (SQLException e) {
+            LOG.warn("Save {} for {}: its Idempotency-Key could not be recorded ({} {}); the save itself goes on",
+                    save.saveId(), save.user(), e.getSQLState(), e.getMessage());
         }
     }
 

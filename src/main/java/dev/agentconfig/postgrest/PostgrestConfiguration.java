@@ -1,5 +1,6 @@
 package dev.agentconfig.postgrest;
 
+import java.time.Clock;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -7,6 +8,7 @@ import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.db.Database;
 import dev.agentconfig.observe.ServiceChecks;
+import dev.agentconfig.save.IdempotencySettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -49,8 +51,12 @@ public final class PostgrestConfiguration implements CamelConfiguration {
         ServiceChecks.probed(context, database == null ? List.of("postgrest", "schema")
                 : List.of("postgrest", "schema", "directDatabase"), backend::healthChecks, "postgrest");
         registry.bind("auditSink", new PostgrestAuditSink(client));
-        // each PostgREST request commits on its own
-        registry.bind("saveTransactions", dev.agentconfig.transport.SaveTransactions.NONE);
+        // each PostgREST request commits on its own; a save's Idempotency-Key is recorded after its targets
+        PostgrestIdempotencyRecords idempotencyRecords = new PostgrestIdempotencyRecords(client);
+        registry.bind("idempotencyRecords", idempotencyRecords);
+        Clock wall = Beans.optional(context, "wallClock", Clock.class);
+        registry.bind("saveTransactions", new PostgrestSaveTransactions(idempotencyRecords,
+                IdempotencySettings.from(context), wall == null ? Clock.systemUTC() : wall));
         registry.bind("sealedKeys", new PostgrestSealedKeys(client));
         Supplier<List<String>> report = () -> drift.current().stream().map(SchemaDriftRegister::describe).toList();
         registry.bind("schemaDriftReport", report);

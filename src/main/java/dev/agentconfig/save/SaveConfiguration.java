@@ -10,6 +10,8 @@ import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.Backend;
 import dev.agentconfig.transport.FailureClassifier;
+import dev.agentconfig.transport.IdempotencyRecords;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -46,7 +48,13 @@ public final class SaveConfiguration implements CamelConfiguration {
         // every answer (and every entry the sync settles) is told here; the Kafka feature connects its events topic
         ChangeFeedRelay changeFeed = new ChangeFeedRelay();
         registry.bind("changeFeed", changeFeed);
-        registry.bind("saving", new Saving(cipher, clock, new IdempotencyKeys(10_000), store, audit, meters,
+        // Idempotency-Keys: memory (a cache), the local entry of a parked save, the database (migration V6)
+        IdempotencyKeys idempotencyKeys = new IdempotencyKeys(cipher, store,
+                Beans.optional(context, "idempotencyRecords", IdempotencyRecords.class),
+                IdempotencySettings.from(context), wall == null ? Clock.systemUTC() : wall,
+                () -> breakers.all().stream().allMatch(b -> b.getState() == CircuitBreaker.State.OPEN));
+        registry.bind("idempotencyKeys", idempotencyKeys);
+        registry.bind("saving", new Saving(cipher, clock, idempotencyKeys, store, audit, meters,
                 Settings.duration(context.getPropertiesComponent().resolveProperty("agentconfig.save.edited-at-skew")
                         .orElse("30s")), changeFeed));
         registry.bind("writeResults", new WriteResults());

@@ -9,6 +9,7 @@ import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.core.Field;
 import dev.agentconfig.core.HybridLogicalClock;
+import dev.agentconfig.core.IdempotencyRecord;
 import dev.agentconfig.core.SaveCommand;
 import dev.agentconfig.core.SaveOutcome;
 import dev.agentconfig.core.SealedSave;
@@ -72,17 +73,20 @@ public final class Saving {
         UUID saveId;
         long version;
         boolean fresh = true;
-        if (command.editedAt().isPresent()) {
-            // the sender's moment of the edit: a late delivery keeps its original order
-            version = editedAtVersion(command.editedAt().get());
-            saveId = command.idempotencyKey().isPresent()
-                    ? idempotencyKeys.assign(command, command.idempotencyKey().get(), clock).saveId() : UUID.randomUUID();
-            fresh = false;
-        } else if (command.idempotencyKey().isPresent()) {
-            IdempotencyKeys.Assigned a = idempotencyKeys.assign(command, command.idempotencyKey().get(), clock);
+        IdempotencyRecord idempotency = null;
+        if (command.idempotencyKey().isPresent()) {
+            // a known key: the first save's saveId and version (its editedAt's, if it had one)
+            IdempotencyKeys.Assigned a = idempotencyKeys.assign(command, command.idempotencyKey().get(),
+                    command.editedAt().isPresent() ? () -> editedAtVersion(command.editedAt().get()) : clock::next);
             saveId = a.saveId();
             version = a.version();
-            fresh = a.fresh();
+            fresh = a.fresh() && command.editedAt().isEmpty();
+            idempotency = a.record();
+        } else if (command.editedAt().isPresent()) {
+            // the sender's moment of the edit: a late delivery keeps its original order
+            version = editedAtVersion(command.editedAt().get());
+            saveId = UUID.randomUUID();
+            fresh = false;
         } else {
             saveId = UUID.randomUUID();
             version = clock.next();
@@ -90,7 +94,7 @@ public final class Saving {
         var sealed = command.changes().map((field, value) -> field.secret()
                 ? cipher.seal(value, field.associatedData(command.user().tenantId(), command.user().userId()))
                 : value);
-        return SealedSave.of(command.user(), saveId, version, sealed, command.origin(), fresh);
+        return SealedSave.of(command.user(), saveId, version, sealed, command.origin(), fresh, idempotency);
     }
 
     /**

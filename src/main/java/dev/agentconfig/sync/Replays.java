@@ -6,6 +6,8 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditTrail;
@@ -17,7 +19,9 @@ import dev.agentconfig.core.Target;
 import dev.agentconfig.core.TargetOutcome;
 import dev.agentconfig.core.TargetState;
 import dev.agentconfig.core.WriteResult;
+import dev.agentconfig.save.IdempotencyKeys;
 import dev.agentconfig.store.LocalStore;
+import dev.agentconfig.store.StoreChange;
 import dev.agentconfig.sync.ReplayOutcome.Result;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +40,7 @@ public final class Replays {
     private final SyncMetrics metrics;
     private final AuditTrail audit;
     private final dev.agentconfig.core.ChangeFeed changeFeed;
+    private final IdempotencyKeys idempotencyKeys;
 
     public Replays(LocalStore store, Backoff backoff, SyncMetrics metrics, AuditTrail audit) {
         this(store, backoff, metrics, audit, dev.agentconfig.core.ChangeFeed.NONE);
@@ -44,6 +49,13 @@ public final class Replays {
     /** @param changeFeed told of every entry settled for good (synced, quarantined); must not throw */
     public Replays(LocalStore store, Backoff backoff, SyncMetrics metrics, AuditTrail audit,
                    dev.agentconfig.core.ChangeFeed changeFeed) {
+        this(store, backoff, metrics, audit, changeFeed, null);
+    }
+
+    /** @param idempotencyKeys records a parked save's Idempotency-Key before its entry is replayed (null: not) */
+    public Replays(LocalStore store, Backoff backoff, SyncMetrics metrics, AuditTrail audit,
+                   dev.agentconfig.core.ChangeFeed changeFeed, IdempotencyKeys idempotencyKeys) {
+        this.idempotencyKeys = idempotencyKeys;
         this.changeFeed = changeFeed;
         this.store = store;
         this.backoff = backoff;
@@ -70,7 +82,49 @@ public final class Replays {
         if (!e.pending() || e.nextAttempt().isAfter(Instant.now())) {
             return ReplayOutcome.of(replay.key(), Result.GONE);
         }
+        if (idempotencyKeys != null && !e.idempotencyKeys().isEmpty()) {
+            Optional<PendingEntry> left = withoutRepeats(e);
+            if (left == null) {
+                return ReplayOutcome.of(replay.key(), Result.DEFERRED);
+            }
+            if (left.isEmpty()) {
+                return ReplayOutcome.of(replay.key(), Result.GONE);
+            }
+            e = left.get();
+        }
         return e.asReplay();
+    }
+
+    /**
+     * The entry's Idempotency-Keys recorded in the database first (save/IdempotencyKeys#alreadyApplied); the
+     * fields of a parked save whose key the database holds for another save (a repeat, parked while the database
+     * could not be asked) dropped from it under its lock: replayed, they would overwrite what came after the
+     * save they repeat. Empty: nothing left (the entry is removed). Null: the keys cannot be recorded now (the
+     * entry waits for the next pass, untouched).
+     */
+    private Optional<PendingEntry> withoutRepeats(PendingEntry e) {
+        Set<String> repeats;
+        try {
+            repeats = idempotencyKeys.alreadyApplied(e);
+        } catch (Exception ex) {
+            LOG.warn("Sync: the Idempotency-Keys of local entry {} cannot be recorded in the database ({}); it is "
+                    + "not replayed before they are", e.key(), ex.getMessage());
+            return null;
+        }
+        if (repeats.isEmpty()) {
+            return Optional.of(e);
+        }
+        return store.update(e.key(), current -> {
+            if (current.isEmpty()) {
+                return new StoreChange.Keep<>(Optional.<PendingEntry>empty());
+            }
+            PendingEntry without = current.get().withoutSaves(repeats, Instant.now());
+            if (without.fields().isEmpty()) {
+                return new StoreChange.Remove<>(current.get().revision(), Optional.<PendingEntry>empty(),
+                        Optional.<PendingEntry>empty());
+            }
+            return new StoreChange.Write<>(without, Optional.of(without));
+        });
     }
 
     /**

@@ -5,6 +5,7 @@ import javax.sql.DataSource;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.db.JdbcBatchReplay;
+import dev.agentconfig.save.IdempotencyKeys;
 import dev.agentconfig.save.TargetBreakers;
 import dev.agentconfig.store.DrainProgress;
 import dev.agentconfig.store.LocalStore;
@@ -42,7 +43,8 @@ public final class SyncConfiguration implements CamelConfiguration {
                     Beans.require(context, "failureClassifier", FailureClassifier.class), breakers));
         }
         registry.bind("replays", new Replays(store, new Backoff(settings.backoffBase(), settings.backoffMax()), metrics,
-                audit, Beans.require(context, "changeFeed", dev.agentconfig.core.ChangeFeed.class)));
+                audit, Beans.require(context, "changeFeed", dev.agentconfig.core.ChangeFeed.class),
+                Beans.require(context, "idempotencyKeys", IdempotencyKeys.class)));
         registry.bind("passOutcomes", new PassOutcomes());
         registry.bind("requeue", new Requeue(store, audit));
         // owned by Camel's executor manager: shut down with the context

@@ -307,6 +307,29 @@ class RowLevelSecurityTest extends ServiceTestSupport {
         assertThat(forgedAuditRows(db)).isZero();
     }
 
+    /** V6: the Idempotency-Keys are the service's alone; no end user reads, writes or asks them. */
+    @ParameterizedTest
+    @ValueSource(strings = {"seeded", "fresh"})
+    void endUsersCannotReachTheIdempotencyKeys(String dbName) {
+        EmbeddedPostgres db = db(dbName);
+        UUID b = twoUsers(dbName)[1];
+        String before = contents(db);
+        assertThat(rows(db.getDatabase(OWNER, "postgres"), "SELECT relrowsecurity::text AS rls, "
+                + "relforcerowsecurity::text AS forced FROM pg_class WHERE oid = 'public.save_idempotency_keys'::regclass"))
+                .containsExactly(Map.of("rls", "true", "forced", "false"));
+        for (UUID who : new UUID[] {null, b}) {
+            String role = who == null ? "anon" : "authenticated";
+            for (String sql : List.of("SELECT idempotency_key FROM public.save_idempotency_keys",
+                    "INSERT INTO public.save_idempotency_keys VALUES ('" + b + "', 'acme', 'k', 'f', '" + b + "', 1, now())",
+                    "DELETE FROM public.save_idempotency_keys",
+                    "SELECT public.save_idempotency_find('acme', '" + b + "', 'k', now())::text",
+                    "SELECT public.save_idempotency_record('acme', '" + b + "', 'k', 'f', '" + b + "', 1, now(), now(), 1)::text")) {
+                assertThat(asRole(db, role, who, sql)).as(role + ": " + sql).extracting(Outcome::sqlState).isEqualTo("42501");
+            }
+        }
+        assertThat(contents(db)).isEqualTo(before);
+    }
+
     static long forgedAuditRows(EmbeddedPostgres db) {
         return Long.parseLong(rows(db.getDatabase(OWNER, "postgres"),
                 "SELECT count(*) AS n FROM public.audit_log WHERE event = 'forged'").get(0).get("n"));
@@ -608,7 +631,7 @@ class RowLevelSecurityTest extends ServiceTestSupport {
     void theServiceMigratedTheHandPastedDatabaseFromABaseline() {
         assertThat(query("SELECT version, type FROM agentconfig.flyway_schema_history WHERE success ORDER BY installed_rank"))
                 .extracting(row -> row.get("version") + "/" + row.get("type"))
-                .containsExactly("0/BASELINE", "1/SQL", "2/SQL", "3/SQL", "4/SQL", "5/SQL");
+                .containsExactly("0/BASELINE", "1/SQL", "2/SQL", "3/SQL", "4/SQL", "5/SQL", "6/SQL");
     }
 
     /** Privileges, policies, constraints, functions and every row: what a migration may change. */
@@ -647,7 +670,8 @@ class RowLevelSecurityTest extends ServiceTestSupport {
                 "user_profiles_field_versions_valid");
         try (Connection c = db.getDatabase(OWNER, "postgres").getConnection(); Statement st = c.createStatement()) {
             for (String v : List.of("V1__agent_config_schema", "V2__field_guards_and_settings_rpc",
-                    "V3__settings_rpc_reports_legacy_key", "V4__row_level_security_and_version_checks")) {
+                    "V3__settings_rpc_reports_legacy_key", "V4__row_level_security_and_version_checks",
+                    "V6__save_idempotency_keys")) {
                 st.execute(SeedShapedMigrationTest.read("/db/migration/" + v + ".sql"));
             }
         }

@@ -304,7 +304,8 @@ public abstract class ServiceTestSupport extends CamelMainTestSupport {
     protected String dumpDatabase() {
         StringBuilder sb = new StringBuilder();
         for (Map<String, Object> t : query("SELECT table_schema, table_name FROM information_schema.tables "
-                + "WHERE table_schema IN ('public', 'agentconfig') AND table_type = 'BASE TABLE'")) {
+                + "WHERE table_schema IN ('public', 'agentconfig') AND table_type = 'BASE TABLE' "
+                + "ORDER BY table_schema, table_name")) {
             String name = t.get("table_schema") + "." + t.get("table_name");
             sb.append("-- ").append(name).append('\n');
             for (Map<String, Object> row : query("SELECT x::text AS r FROM " + name + " x")) {
