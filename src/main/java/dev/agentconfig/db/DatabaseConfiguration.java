@@ -8,6 +8,8 @@ import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.observe.ServiceChecks;
 import dev.agentconfig.save.IdempotencySettings;
+import dev.agentconfig.transport.FailureClassifier;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
@@ -16,7 +18,7 @@ import org.apache.camel.spi.Registry;
  * The direct database (embedded or external): always with the jdbc transport, with rest only when
  * agentconfig.db.url is set (then used for migrations and NOTIFY pgrst, never for data). With the jdbc
  * transport it is the backend, the target writes, the reads and the audit sink
- * (routes/transport-jdbc.camel.yaml).
+ * (db/JdbcTargetWrites, db/JdbcReads).
  */
 public final class DatabaseConfiguration implements CamelConfiguration {
     @Override
@@ -39,13 +41,16 @@ public final class DatabaseConfiguration implements CamelConfiguration {
         registry.bind("backend", backend);
         ServiceChecks.probed(context, List.of("database", "schema"), backend::healthChecks, "database");
         registry.bind("auditSink", new JdbcAuditSink(database.dataSource()));
-        // the audit row of a save that every target took is written in the save's own transaction
-        JdbcSaveTransactions transactions = new JdbcSaveTransactions(database.dataSource(),
-                Beans.require(context, "failureClassifier", dev.agentconfig.transport.FailureClassifier.class),
-                dev.agentconfig.save.SaveAudit::saved, IdempotencySettings.from(context), wallClock(context));
-        registry.bind("saveTransactions", transactions);
-        registry.bind("jdbcTargets", new JdbcTargets(database.dataSource(), transactions));
-        registry.bind("jdbcReads", new JdbcReads(database.dataSource()));
+        // the two tables written in group commits (the saves' keys and audit rows in the same transaction);
+        // save/FailurePolicy wraps it as the bean targetWrites
+        JdbcTargetWrites writes = new JdbcTargetWrites(database.dataSource(),
+                Beans.require(context, "failureClassifier", FailureClassifier.class), GroupCommitSettings.from(context),
+                IdempotencySettings.from(context), wallClock(context),
+                Beans.require(context, "meterRegistry", MeterRegistry.class));
+        // its writers stop with the context, before the pool (added after it)
+        context.addService(writes, true, true);
+        registry.bind("transportWrites", writes);
+        registry.bind("targetReads", new JdbcReads(database.dataSource()));
         registry.bind("sealedKeys", new JdbcSealedKeys(database.dataSource()));
         registry.bind("idempotencyRecords", new JdbcIdempotencyRecords(database.dataSource()));
         if (database.migrated()) {

@@ -66,7 +66,7 @@ class SyncConcurrencyTest extends SyncTestSupport {
 
     @Test
     void savesDuringPassesAreNeitherLostNorOverwritten() throws Exception {
-        AdviceWith.adviceWith(context, "replay-batch-jdbc", a -> {
+        AdviceWith.adviceWith(context, "replay-batch", a -> {
             a.weaveAddFirst().process(ex -> {
                 List<UserKey> keys = ex.getMessage().getBody(SyncPlan.Batch.class).keys();
                 for (UserKey key : keys) {
@@ -80,7 +80,7 @@ class SyncConcurrencyTest extends SyncTestSupport {
         });
         // a slow disk: widens the window between a batch's database write and its settling, so
         // that saves merged into an entry during its replay actually happen in this test
-        AdviceWith.adviceWith(context, "replay-batch-jdbc", a -> a.weaveById("settle-replay").before().process(ex -> pause(15)));
+        AdviceWith.adviceWith(context, "replay-batch", a -> a.weaveById("settle-replay").before().process(ex -> pause(15)));
         String tenant = newTenant();
         List<UUID> users = new ArrayList<>();
         for (int i = 0; i < USERS; i++) {
