@@ -35,6 +35,7 @@ import dev.agentconfig.transport.TargetRows;
 import dev.agentconfig.transport.TargetWrites;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
@@ -107,6 +108,14 @@ public final class JdbcTargetWrites extends ServiceSupport implements TargetWrit
         this.commits = Counter.builder("agentconfig.save.group.commits")
                 .description("group transactions committed (jdbc group commit)")
                 .register(meters);
+        Gauge.builder("agentconfig.save.group.queued", queue, BlockingQueue::size)
+                .description("callers waiting for a group-commit writer (jdbc)")
+                .register(meters);
+    }
+
+    /** Callers waiting for a writer right now (their saves are not being written yet). */
+    public int queued() {
+        return queue.size();
     }
 
     @Override
