@@ -154,6 +154,7 @@ public final class ReadView {
         if (r.failure() != null) {
             m.put("errorClass", r.failure().failureClass().id());
             m.put("code", r.failure().code());
+            m.put("cause", r.failure().cause().id());
             if (withMessage) {
                 m.put("message", r.failure().message());
             }
