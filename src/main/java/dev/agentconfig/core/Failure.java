@@ -13,26 +13,33 @@ public record Failure(FailureClass failureClass, String code, String message, Ca
      * carry pool internals or a driver's text; they are safe for any caller.
      */
     public enum Cause {
-        CONNECTION_REFUSED("connection-refused", "the database refuses connections (is it running? is the port right?)"),
-        CONNECTION_LOST("connection-lost", "the connection to the database was dropped (the server stopped or restarted)"),
-        UNKNOWN_HOST("unknown-host", "the database host name does not resolve (check the database URL)"),
-        AUTHENTICATION("authentication", "the database refused the service's credentials (check the user and password or key)"),
-        POOL_EXHAUSTED("pool-exhausted", "every database connection is busy (load: the pool is exhausted)"),
-        STATEMENT_TIMEOUT("statement-timeout", "a statement ran longer than the database's statement timeout (a lock or load)"),
-        ANSWER_TIMEOUT("answer-timeout", "the database (or PostgREST) did not answer in time"),
-        UNREACHABLE("unreachable", "the database cannot be reached"),
-        BREAKER_OPEN("breaker-open", "the database is not asked: it failed repeatedly and a probe waits for it to answer"),
-        SCHEMA("schema", "a table, column or function the service needs is missing"),
-        REJECTED("rejected", "the database refused this data"),
-        TENANT_CONFLICT("tenant-conflict", "the user belongs to another tenant"),
-        OTHER("other", "an unexpected failure (see the service log)");
+        CONNECTION_REFUSED("connection-refused", "connection refused", "the database refuses connections (is it running? is the port right?)"),
+        CONNECTION_LOST("connection-lost", "connection dropped", "the connection to the database was dropped (the server stopped or restarted)"),
+        UNKNOWN_HOST("unknown-host", "unknown host", "the database host name does not resolve (check the database URL)"),
+        AUTHENTICATION("authentication", "credentials refused", "the database refused the service's credentials (check the user and password or key)"),
+        POOL_EXHAUSTED("pool-exhausted", "every connection busy", "every database connection is busy (load: the pool is exhausted)"),
+        STATEMENT_TIMEOUT("statement-timeout", "statement timeout", "a statement ran longer than the database's statement timeout (a lock or load)"),
+        ANSWER_TIMEOUT("answer-timeout", "no answer in time", "the database (or PostgREST) did not answer in time"),
+        UNREACHABLE("unreachable", "unreachable", "the database cannot be reached"),
+        BREAKER_OPEN("breaker-open", "not asked (circuit breaker open)", "the database is not asked: it failed repeatedly and a probe waits for it to answer"),
+        SCHEMA("schema", "schema incomplete", "a table, column or function the service needs is missing"),
+        REJECTED("rejected", "data refused", "the database refused this data"),
+        TENANT_CONFLICT("tenant-conflict", "another tenant", "the user belongs to another tenant"),
+        OTHER("other", "unexpected failure", "an unexpected failure (see the service log)");
 
         private final String id;
+        private final String label;
         private final String words;
 
-        Cause(String id, String words) {
+        Cause(String id, String label, String words) {
             this.id = id;
+            this.label = label;
             this.words = words;
+        }
+
+        /** A few words: "connection refused". */
+        public String label() {
+            return label;
         }
 
         public String id() {

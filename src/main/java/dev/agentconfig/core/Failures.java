@@ -138,9 +138,6 @@ public final class Failures {
         if (c.equals(CODE_BREAKER_OPEN)) {
             return Failure.Cause.BREAKER_OPEN;
         }
-        if (c.equals(CODE_POOL_TIMEOUT)) {
-            return Failure.Cause.POOL_EXHAUSTED;
-        }
         if (c.equals("57014")) {
             return Failure.Cause.STATEMENT_TIMEOUT;
         }
@@ -151,11 +148,19 @@ public final class Failures {
                 || c.equals(CODE_HTTP_PREFIX + 401) || c.equals(CODE_HTTP_PREFIX + 403) || c.equals(CODE_HTTP_PREFIX + 407)) {
             return Failure.Cause.AUTHENTICATION;
         }
+        if (m.contains("authentication failed")) {
+            return Failure.Cause.AUTHENTICATION;
+        }
         if (m.contains("unknownhost") || m.contains("unknown host") || m.contains("name or service not known")) {
             return Failure.Cause.UNKNOWN_HOST;
         }
         if (m.contains("refused")) {
             return Failure.Cause.CONNECTION_REFUSED;
+        }
+        if (c.equals(CODE_POOL_TIMEOUT)) {
+            // a pool timeout carries the words of the connection failure behind it, if there was one
+            return m.contains("every connection is busy") || m.contains("connection is not available")
+                    ? Failure.Cause.POOL_EXHAUSTED : Failure.Cause.UNREACHABLE;
         }
         if (c.startsWith("57P0") || c.equals("08006") || c.equals("08003") || m.contains("connection reset")
                 || m.contains("broken pipe") || m.contains("eofexception") || m.contains("i/o error")) {

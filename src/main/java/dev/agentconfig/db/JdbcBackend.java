@@ -94,7 +94,7 @@ public final class JdbcBackend implements Backend {
         if (failure != null && !failure.equals(previous)) {
             LOG.warn("Health: {}", failure);
         } else if (failure == null && previous != null) {
-            LOG.info("Health: the database is reachable again and its schema complete");
+            LOG.info("Health: the database and schema checks pass again");
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.agentconfig.read;
 
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 import dev.agentconfig.config.Beans;
@@ -31,6 +33,9 @@ public final class ReadConfiguration implements CamelConfiguration {
         registry.bind("collectReadings", new CollectReadings(classifier));
         // the rest transport names what PostgREST's schema cache is missing; jdbc checks the schema itself
         Supplier<List<String>> drift = Beans.optional(context, "schemaDriftReport", Supplier.class);
-        registry.bind("diagnostics", new Diagnostics(keys, drift));
+        Supplier<Optional<Instant>> downSince = Beans.optional(context, "databaseDownSince", Supplier.class);
+        LocalStore store = Beans.require(context, "localStore", LocalStore.class);
+        registry.bind("diagnostics", new Diagnostics(keys, drift, downSince == null ? Optional::empty : downSince,
+                store::pendingCount));
     }
 }

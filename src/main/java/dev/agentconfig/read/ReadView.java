@@ -156,6 +156,7 @@ public final class ReadView {
             m.put("code", r.failure().code());
             m.put("cause", r.failure().cause().id());
             if (withMessage) {
+                m.put("reason", r.failure().cause().label());
                 m.put("message", r.failure().message());
             }
         }
