@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -14,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Stream;
 
@@ -54,6 +58,8 @@ public final class LastKnownCopies {
     private static final Logger LOG = LoggerFactory.getLogger(LastKnownCopies.class);
     private static final String SUFFIX = ".json";
     private static final String TEMP_SUFFIX = ".json.tmp";
+    private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_DIR =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
 
     /** One user's copy as it is stored. */
     record Copy(String tenantId, String userId, String asOf, Map<String, Stored> fields) {
@@ -237,7 +243,11 @@ public final class LastKnownCopies {
 
     private void write(UserKey key, Copy copy) throws IOException {
         Path file = file(key);
-        Files.createDirectories(file.getParent());
+        if (!Files.isDirectory(file.getParent())) {
+            // 0700 like the local store: the copies name users (the key inside is sealed)
+            Files.createDirectories(root, PRIVATE_DIR);
+            Files.createDirectories(file.getParent(), PRIVATE_DIR);
+        }
         Path temp = file.resolveSibling("." + key.userId() + TEMP_SUFFIX);
         disk.write(temp, Json.writeBytes(copy));
         disk.move(temp, file);
