@@ -18,6 +18,8 @@ import org.slf4j.MDC;
  */
 public final class HttpGuard {
     private static final Logger LOG = LoggerFactory.getLogger(HttpGuard.class);
+    /** Property: the {@code Warning} header of the answer (a read that answers last-known values). */
+    public static final String RESPONSE_WARNING = "agentconfig.http.warning";
     public static final String REQUEST_ID = "X-Request-Id";
     private static final java.util.regex.Pattern SANE_REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,64}");
     public static final String CALLER_PROPERTY = "agentconfig.caller";
@@ -151,6 +153,10 @@ public final class HttpGuard {
         Object body = exchange.getMessage().getBody();
         Integer status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
         clearHeaders(exchange);
+        String warning = exchange.getProperty(RESPONSE_WARNING, String.class);
+        if (warning != null) {
+            exchange.getMessage().setHeader("Warning", warning);
+        }
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, status == null ? 200 : status);
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
         exchange.getMessage().setBody(body instanceof String s ? s : Json.write(body));
