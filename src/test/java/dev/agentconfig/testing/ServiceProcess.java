@@ -90,12 +90,13 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
-    /** The test class that started the process (the first frame outside this class), for the log's name. */
+    /** The test class that started the process (the first *Test or *IT class on the stack), for the log's name. */
     private static String caller() {
-        return StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE)
-                .walk(frames -> frames.map(StackWalker.StackFrame::getDeclaringClass)
-                        .filter(c -> c != ServiceProcess.class).findFirst())
-                .map(Class::getSimpleName).orElse("process");
+        return StackWalker.getInstance()
+                .walk(frames -> frames.map(StackWalker.StackFrame::getClassName)
+                        .map(name -> name.substring(name.lastIndexOf('.') + 1).replaceAll("\\$.*", ""))
+                        .filter(name -> name.endsWith("Test") || name.endsWith("IT")).findFirst())
+                .orElse("process");
     }
 
     /** The file the process writes its output to (under {@link #LOG_DIR}); null before {@link #start()}. */
