@@ -536,7 +536,7 @@ class BrowserOutboxTest extends ServiceTestSupport {
                 ((JavascriptExecutor) d).executeScript("return JSON.stringify(window.saved);"))));
         JsonNode during = json(String.valueOf(((JavascriptExecutor) d).executeScript("return JSON.stringify(window.saved);")));
         assertThat(during.path("status").asText()).as(during.toString()).isIn("saved", "pending");
-        await().atMost(Duration.ofMillis(2L * INTERVAL_MS + 5000)).until(() -> outbox(d).isEmpty()
+        await().atMost(Duration.ofMillis(2L * INTERVAL_MS + 60_000)).until(() -> outbox(d).isEmpty()
                 && "sms_mid_drain".equals(profileConfig(user).path("sms_agent_id").asText())
                 && "call_during_drain".equals(profileConfig(user).path("call_agent_id").asText()));
         for (JsonNode config : List.of(profileConfig(user), settingsConfig(user))) {
@@ -610,7 +610,7 @@ class BrowserOutboxTest extends ServiceTestSupport {
         assertThat(deploying.get("reason").asText()).isEqualTo("http-503");
         assertThat(outbox(d)).hasSize(1);
         relay.answer503(false);
-        await().atMost(Duration.ofMillis(INTERVAL_MS + 5000)).until(() -> outbox(d).isEmpty());
+        await().atMost(Duration.ofMillis(INTERVAL_MS + 60_000)).until(() -> outbox(d).isEmpty());
         assertThat(profileConfig(user).get("call_agent_id").asText()).isEqualTo("after_deploy");
 
         // no answer within the timeout: kept too
@@ -622,7 +622,7 @@ class BrowserOutboxTest extends ServiceTestSupport {
         assertThat(slow.get("status").asText()).as(slow.toString()).isEqualTo("pending");
         assertThat(slow.get("reason").asText()).isEqualTo("timeout");
         relay.release();
-        await().atMost(Duration.ofMillis(INTERVAL_MS + 5000)).until(() -> outbox(d).isEmpty());
+        await().atMost(Duration.ofMillis(INTERVAL_MS + 60_000)).until(() -> outbox(d).isEmpty());
         assertThat(settingsConfig(user).get("sms_agent_id").asText()).isEqualTo("sms_slow");
     }
 
