@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.agentconfig.AppConfiguration;
 import dev.agentconfig.db.EmbeddedDatabase;
+import dev.agentconfig.testing.ServiceProcess;
 import org.apache.camel.main.Main;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -58,7 +59,9 @@ class DataDirLockTest {
 
             // another process: the packaged service's main class, from the test class path
             int port = freePort();
-            Path out = data.resolveSibling("second-process.log");
+            // where CI's plaintext-key scan reads every started process's output
+            Files.createDirectories(ServiceProcess.LOG_DIR);
+            Path out = ServiceProcess.LOG_DIR.resolve("DataDirLockTest-second-" + myPid + ".log");
             Process other = new ProcessBuilder(List.of(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
                     "-cp", System.getProperty("java.class.path"),
