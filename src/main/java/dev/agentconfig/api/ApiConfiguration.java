@@ -1,5 +1,7 @@
 package dev.agentconfig.api;
 
+import java.time.Duration;
+
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
@@ -19,8 +21,10 @@ public final class ApiConfiguration implements CamelConfiguration {
         Settings settings = Beans.settings(context);
         Registry registry = context.getRegistry();
         Secrets.Generated serviceToken = Beans.require(context, "serviceToken", Secrets.Generated.class);
+        Duration maxTokenLifetime = Settings.duration(context.getPropertiesComponent()
+                .resolveProperty("agentconfig.auth.max-token-lifetime").orElse("24h"));
         UserTokens userTokens = settings.jwtSecret()
-                .map(secret -> new UserTokens(secret, settings.tenantClaim(), settings.jwtClockSkew(),
+                .map(secret -> new UserTokens(secret, settings.tenantClaim(), settings.jwtClockSkew(), maxTokenLifetime,
                         settings.jwtAudience(), settings.jwtIssuer()))
                 .orElse(null);
         HttpGuard guard = new HttpGuard(serviceToken.value(), settings.maxBodyBytes(), userTokens);

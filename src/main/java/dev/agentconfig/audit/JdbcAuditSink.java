@@ -37,6 +37,17 @@ public final class JdbcAuditSink implements AuditSink {
         }
     }
 
+    /** Audit rows on the caller's connection, in the caller's transaction, in one JDBC batch (a sync batch's rows). */
+    public static void insertAll(Connection c, List<AuditEvent> rows) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+            for (AuditEvent e : rows) {
+                bind(ps, e);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
     private static void bind(PreparedStatement ps, AuditEvent e) throws SQLException {
         ps.setString(1, e.at().toString());
         ps.setString(2, e.event());

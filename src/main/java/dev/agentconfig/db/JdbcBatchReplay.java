@@ -12,10 +12,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.IntPredicate;
 
 import javax.sql.DataSource;
 
+import dev.agentconfig.audit.AuditEvent;
+import dev.agentconfig.audit.JdbcAuditSink;
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.Failures;
 import dev.agentconfig.core.ReplayBatch;
@@ -46,7 +49,11 @@ import org.slf4j.LoggerFactory;
  * open is not attempted: its entries are deferred, not charged an attempt.
  *
  * <p>What each target made of each entry comes back as that entry's {@link WriteResult}, exactly as a
- * single replay's; each entry is then settled on its own (Replays, Settlement).
+ * single replay's; each entry is then settled on its own (Replays, Settlement). The audit row of every entry
+ * the batch wrote to all its pending targets is inserted in the batch's transaction before it commits (one
+ * JDBC batch, behind a savepoint), and the entry marked audited: a drain of any size puts no row through the
+ * audit trail's bounded queue. If the rows cannot be inserted, the targets still commit and those rows go
+ * through the queue as before.
  */
 public final class JdbcBatchReplay {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcBatchReplay.class);
@@ -56,11 +63,15 @@ public final class JdbcBatchReplay {
     private final DataSource dataSource;
     private final FailureClassifier classifier;
     private final TargetBreakers breakers;
+    private final Function<WriteResult, AuditEvent> auditOfDrained;
 
-    public JdbcBatchReplay(DataSource dataSource, FailureClassifier classifier, TargetBreakers breakers) {
+    /** @param auditOfDrained the audit row of an entry written to all its pending targets, or null for another */
+    public JdbcBatchReplay(DataSource dataSource, FailureClassifier classifier, TargetBreakers breakers,
+                           Function<WriteResult, AuditEvent> auditOfDrained) {
         this.dataSource = dataSource;
         this.classifier = classifier;
         this.breakers = breakers;
+        this.auditOfDrained = auditOfDrained;
     }
 
     /** The batch written in one transaction: each entry with what each of its pending targets made of it. */
@@ -280,14 +291,55 @@ public final class JdbcBatchReplay {
                 uncommitted(lost);
                 return;
             }
+            List<Integer> audited = audit(connection);
             try {
                 connection.commit();
+                for (int i : audited) {
+                    results[i] = results[i].markAudited();
+                }
             } catch (SQLException e) {
                 Failure f = classifier.classify(e);
                 LOG.debug("Sync batch: the commit failed ({} {}); nothing of the batch was written", f.code(),
                         f.message());
                 uncommitted(f);
                 breakers.tripIfUnreachable(f);
+            }
+        }
+
+        /**
+         * The audit rows of the entries written to every pending target, inserted on the batch's connection
+         * behind a savepoint. @return the indexes of the entries whose row is in the transaction
+         */
+        private List<Integer> audit(Connection c) {
+            List<Integer> idx = new ArrayList<>();
+            List<AuditEvent> rows = new ArrayList<>();
+            for (int i = 0; i < results.length; i++) {
+                AuditEvent row = auditOfDrained.apply(results[i]);
+                if (row != null) {
+                    idx.add(i);
+                    rows.add(row);
+                }
+            }
+            if (rows.isEmpty()) {
+                return idx;
+            }
+            Savepoint sp;
+            try {
+                sp = c.setSavepoint();
+            } catch (SQLException e) {
+                LOG.warn("Sync batch: no savepoint for its {} audit rows ({}); they go through the audit queue",
+                        rows.size(), e.getMessage());
+                return List.of();
+            }
+            try {
+                JdbcAuditSink.insertAll(c, rows);
+                c.releaseSavepoint(sp);
+                return idx;
+            } catch (SQLException e) {
+                rolledBack(c, sp, e);
+                LOG.warn("Sync batch: its {} audit rows were not inserted with it ({} {}); they go through the audit "
+                        + "queue", rows.size(), e.getSQLState(), e.getMessage());
+                return List.of();
             }
         }
 

@@ -40,7 +40,8 @@ public final class SyncConfiguration implements CamelConfiguration {
         if (!Beans.settings(context).restTransport()) {
             // the jdbc transport replays a batch of entries in one transaction (route replay-batch-jdbc)
             registry.bind("jdbcBatchReplay", new JdbcBatchReplay(Beans.require(context, "dataSource", DataSource.class),
-                    Beans.require(context, "failureClassifier", FailureClassifier.class), breakers));
+                    Beans.require(context, "failureClassifier", FailureClassifier.class), breakers,
+                    Replays::auditOfDrained));
         }
         registry.bind("replays", new Replays(store, new Backoff(settings.backoffBase(), settings.backoffMax()), metrics,
                 audit, Beans.require(context, "changeFeed", dev.agentconfig.core.ChangeFeed.class),

@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -39,6 +40,33 @@ class DataDirLockTest {
     @AfterAll
     static void stopDatabases() {
         EmbeddedDatabase.stopAll();
+    }
+
+    @Test
+    void theDataDirectoryIsTheOwnersAloneAndSoIsItsLockFile() throws Exception {
+        Path fresh = Files.createTempDirectory("acs-perm-").resolve("data");
+        DataDirLock created = DataDirLock.acquire(fresh);
+        try {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh))).isEqualTo("rwx------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh.resolve(".lock"))))
+                    .isEqualTo("rw-------");
+        } finally {
+            created.stop();
+        }
+        // one an operator made (or an older version left) readable by everyone is narrowed at start
+        Path wide = Files.createTempDirectory("acs-perm-").resolve("data");
+        Files.createDirectories(wide);
+        Files.setPosixFilePermissions(wide, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.write(wide.resolve(".lock"), new byte[0]);
+        Files.setPosixFilePermissions(wide.resolve(".lock"), PosixFilePermissions.fromString("rw-r--r--"));
+        DataDirLock narrowed = DataDirLock.acquire(wide);
+        try {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(wide))).isEqualTo("rwx------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(wide.resolve(".lock"))))
+                    .isEqualTo("rw-------");
+        } finally {
+            narrowed.stop();
+        }
     }
 
     @Test
