@@ -156,6 +156,10 @@ public final class FrontDoorServer extends VertxPlatformHttpServer {
     @Override
     protected void startServer() throws Exception {
         HttpServerOptions options = new HttpServerOptions()
+                // HTTP/1.1 only: with h2c detection on, Vert.x holds a new connection (and calls no
+                // connection handler) until it has seen enough bytes to tell HTTP/1 from HTTP/2, which a
+                // client sending one byte at a time delays at will
+                .setHttp2ClearTextEnabled(false)
                 .setIdleTimeout((int) limits.idleTimeout().toMillis())
                 .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
         HttpServer created = vertx.createHttpServer(options);
