@@ -30,11 +30,40 @@ public final class HttpGuard {
     private final byte[] serviceToken;
     private final int maxBodyBytes;
     private final UserTokens userTokens;
+    private final RateLimits rates;
+    private final HttpServerSettings limits;
 
     public HttpGuard(String serviceToken, int maxBodyBytes, UserTokens userTokens) {
+        this(serviceToken, maxBodyBytes, userTokens, null, null);
+    }
+
+    /** With request rate limits per caller (the service token; a user JWT's tenant and subject). */
+    public HttpGuard(String serviceToken, int maxBodyBytes, UserTokens userTokens, RateLimits rates, HttpServerSettings limits) {
         this.serviceToken = serviceToken.getBytes(StandardCharsets.UTF_8);
         this.maxBodyBytes = maxBodyBytes;
         this.userTokens = userTokens;
+        this.rates = rates;
+        this.limits = limits;
+    }
+
+    /** Whether an Authorization header carries the service token (compared in constant time). */
+    public boolean carriesServiceToken(String authorization) {
+        if (authorization == null || authorization.length() <= 7 || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return false;
+        }
+        return MessageDigest.isEqual(authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8), serviceToken);
+    }
+
+    /** A caller's request rate: keyed on who the credential proved it is, nothing the caller merely claims. */
+    private void limitRate(String key, int limit, String whose) {
+        if (rates == null) {
+            return;
+        }
+        long retryAfter = rates.acquire(key, limit);
+        if (retryAfter > 0) {
+            LOG.debug("Refused a request (429): rate limit {}", whose);
+            throw Problem.tooManyRequests(retryAfter, whose);
+        }
     }
 
     /** Accepts the caller's X-Request-Id when it is sane, otherwise makes one. */
@@ -66,6 +95,7 @@ public final class HttpGuard {
         if (MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), serviceToken)) {
             PathIdentity.fromPathParameters(exchange).ifPresent(p -> exchange.setProperty(PathIdentity.PROPERTY, p));
             exchange.setProperty(CALLER_PROPERTY, Caller.SERVICE);
+            limitRate("service", limits == null ? 0 : limits.perService(), "for the service token");
             return;
         }
         if (userTokens == null || !UserTokens.looksLikeJwt(token)) {
@@ -90,6 +120,8 @@ public final class HttpGuard {
         exchange.setProperty(CALLER_PROPERTY, Caller.USER);
         exchange.setProperty(SUBJECT_PROPERTY, user.subject());
         exchange.setProperty(TENANT_PROPERTY, user.tenant());
+        limitRate("user " + user.tenant() + "/" + user.subject().toLowerCase(Locale.ROOT),
+                limits == null ? 0 : limits.perUser(), "for this user");
     }
 
     /** The checked identity of the path as a valid tenant and user (400 otherwise): the body of what follows. */
@@ -197,6 +229,7 @@ public final class HttpGuard {
         if (problem.status() == 401) {
             exchange.getMessage().setHeader("WWW-Authenticate", "Bearer");
         }
+        problem.retryAfter().ifPresent(seconds -> exchange.getMessage().setHeader("Retry-After", String.valueOf(seconds)));
         exchange.getMessage().setBody(Json.write(problem.body(requestId)));
         MDC.remove("requestId");
     }
