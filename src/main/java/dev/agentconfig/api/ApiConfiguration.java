@@ -1,5 +1,7 @@
 package dev.agentconfig.api;
 
+import java.time.Duration;
+
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
@@ -19,11 +21,16 @@ public final class ApiConfiguration implements CamelConfiguration {
         Settings settings = Beans.settings(context);
         Registry registry = context.getRegistry();
         Secrets.Generated serviceToken = Beans.require(context, "serviceToken", Secrets.Generated.class);
+        Duration maxTokenLifetime = Settings.duration(context.getPropertiesComponent()
+                .resolveProperty("agentconfig.auth.max-token-lifetime").orElse("24h"));
         UserTokens userTokens = settings.jwtSecret()
-                .map(secret -> new UserTokens(secret, settings.tenantClaim(), settings.jwtClockSkew(),
+                .map(secret -> new UserTokens(secret, settings.tenantClaim(), settings.jwtClockSkew(), maxTokenLifetime,
                         settings.jwtAudience(), settings.jwtIssuer()))
                 .orElse(null);
-        HttpGuard guard = new HttpGuard(serviceToken.value(), settings.maxBodyBytes(), userTokens);
+        HttpServerSettings limits = HttpServerSettings.from(context);
+        RateLimits rates = new RateLimits(limits.rateWindow());
+        RefusalLog refusals = new RefusalLog(limits.refusalLogInterval());
+        HttpGuard guard = new HttpGuard(serviceToken.value(), settings.maxBodyBytes(), userTokens, rates, limits);
         registry.bind("httpGuard", guard);
         registry.bind("httpSaves", new HttpSaves(Beans.require(context, "saving", Saving.class)));
         registry.bind("httpReads", new HttpReads(guard, Beans.require(context, "keyReader", KeyReader.class),
@@ -36,11 +43,19 @@ public final class ApiConfiguration implements CamelConfiguration {
         // outbound: Cache-Control: no-store must reach the client (Camel's HTTP header filter drops it)
         context.getComponent("platform-http", PlatformHttpComponent.class).setHeaderFilterStrategy(new HttpHeaderFilter());
 
+        // the HTTP server itself (instead of camel.server): timeouts, connection and rate limits
+        FrontDoorServer server = new FrontDoorServer(settings.httpHost(), settings.httpPort(), settings.maxBodyBytes(),
+                limits, rates, refusals, guard::carriesServiceToken);
+        registry.bind("frontDoorServer", server);
+        server.setCamelContext(context);
+        server.init();
+        context.addService(server);
+
         ShutdownGate gate = new ShutdownGate();
         context.getManagementStrategy().addEventNotifier(gate);
         context.addStartupListener((ctx, alreadyStarted) -> {
             if (!alreadyStarted) {
-                HttpErrorPages.install(ctx, settings.httpPort(), settings.maxBodyBytes(), gate);
+                HttpErrorPages.install(ctx, settings.httpPort(), settings.maxBodyBytes(), gate, refusals);
                 StartBanner.print(settings, serviceToken);
             }
         });

@@ -18,6 +18,8 @@ import org.slf4j.MDC;
  */
 public final class HttpGuard {
     private static final Logger LOG = LoggerFactory.getLogger(HttpGuard.class);
+    /** Property: the {@code Warning} header of the answer (a read that answers last-known values). */
+    public static final String RESPONSE_WARNING = "agentconfig.http.warning";
     public static final String REQUEST_ID = "X-Request-Id";
     private static final java.util.regex.Pattern SANE_REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,64}");
     public static final String CALLER_PROPERTY = "agentconfig.caller";
@@ -28,11 +30,40 @@ public final class HttpGuard {
     private final byte[] serviceToken;
     private final int maxBodyBytes;
     private final UserTokens userTokens;
+    private final RateLimits rates;
+    private final HttpServerSettings limits;
 
     public HttpGuard(String serviceToken, int maxBodyBytes, UserTokens userTokens) {
+        this(serviceToken, maxBodyBytes, userTokens, null, null);
+    }
+
+    /** With request rate limits per caller (the service token; a user JWT's tenant and subject). */
+    public HttpGuard(String serviceToken, int maxBodyBytes, UserTokens userTokens, RateLimits rates, HttpServerSettings limits) {
         this.serviceToken = serviceToken.getBytes(StandardCharsets.UTF_8);
         this.maxBodyBytes = maxBodyBytes;
         this.userTokens = userTokens;
+        this.rates = rates;
+        this.limits = limits;
+    }
+
+    /** Whether an Authorization header carries the service token (compared in constant time). */
+    public boolean carriesServiceToken(String authorization) {
+        if (authorization == null || authorization.length() <= 7 || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return false;
+        }
+        return MessageDigest.isEqual(authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8), serviceToken);
+    }
+
+    /** A caller's request rate: keyed on who the credential proved it is, nothing the caller merely claims. */
+    private void limitRate(String key, int limit, String whose) {
+        if (rates == null) {
+            return;
+        }
+        long retryAfter = rates.acquire(key, limit);
+        if (retryAfter > 0) {
+            LOG.debug("Refused a request (429): rate limit {}", whose);
+            throw Problem.tooManyRequests(retryAfter, whose);
+        }
     }
 
     /** Accepts the caller's X-Request-Id when it is sane, otherwise makes one. */
@@ -64,6 +95,7 @@ public final class HttpGuard {
         if (MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), serviceToken)) {
             PathIdentity.fromPathParameters(exchange).ifPresent(p -> exchange.setProperty(PathIdentity.PROPERTY, p));
             exchange.setProperty(CALLER_PROPERTY, Caller.SERVICE);
+            limitRate("service", limits == null ? 0 : limits.perService(), "for the service token");
             return;
         }
         if (userTokens == null || !UserTokens.looksLikeJwt(token)) {
@@ -88,6 +120,8 @@ public final class HttpGuard {
         exchange.setProperty(CALLER_PROPERTY, Caller.USER);
         exchange.setProperty(SUBJECT_PROPERTY, user.subject());
         exchange.setProperty(TENANT_PROPERTY, user.tenant());
+        limitRate("user " + user.tenant() + "/" + user.subject().toLowerCase(Locale.ROOT),
+                limits == null ? 0 : limits.perUser(), "for this user");
     }
 
     /** The checked identity of the path as a valid tenant and user (400 otherwise): the body of what follows. */
@@ -151,6 +185,10 @@ public final class HttpGuard {
         Object body = exchange.getMessage().getBody();
         Integer status = exchange.getMessage().getHeader(Exchange.HTTP_RESPONSE_CODE, Integer.class);
         clearHeaders(exchange);
+        String warning = exchange.getProperty(RESPONSE_WARNING, String.class);
+        if (warning != null) {
+            exchange.getMessage().setHeader("Warning", warning);
+        }
         exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, status == null ? 200 : status);
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
         exchange.getMessage().setBody(body instanceof String s ? s : Json.write(body));
@@ -191,6 +229,7 @@ public final class HttpGuard {
         if (problem.status() == 401) {
             exchange.getMessage().setHeader("WWW-Authenticate", "Bearer");
         }
+        problem.retryAfter().ifPresent(seconds -> exchange.getMessage().setHeader("Retry-After", String.valueOf(seconds)));
         exchange.getMessage().setBody(Json.write(problem.body(requestId)));
         MDC.remove("requestId");
     }

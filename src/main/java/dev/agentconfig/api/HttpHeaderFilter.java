@@ -22,7 +22,8 @@ import org.apache.camel.http.base.HttpHeaderFilterStrategy;
  *
  * <p>Outbound it is Camel's HTTP filter, except that {@code Cache-Control} (on Camel's list of
  * "common" headers) reaches the client: answers that carry configuration, or a revealed key, must
- * not be cached by proxies or browsers.
+ * not be cached by proxies or browsers; and {@code Warning}, which a read answered partly from the
+ * last-known copy carries (110 "Response is Stale").
  */
 public final class HttpHeaderFilter extends HttpHeaderFilterStrategy {
     /**
@@ -41,6 +42,8 @@ public final class HttpHeaderFilter extends HttpHeaderFilterStrategy {
     protected void initialize() {
         super.initialize();
         getOutFilter().remove("cache-control");
+        // a read that answers values from the last-known copy says so (Warning: 110 "Response is Stale")
+        getOutFilter().remove("warning");
     }
 
     /** True = filtered out (Camel's convention). */

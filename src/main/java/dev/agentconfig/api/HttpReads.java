@@ -69,6 +69,10 @@ public final class HttpReads {
                             + "be read; retry later", Map.of("sources", ReadView.sources(result)));
         }
         Map<String, Object> body = ReadView.of(result, keys);
+        if (ReadView.stale(result)) {
+            // RFC 9111 §5.5 (obsoleted, still the one header caches and tools show): some values are last known
+            exchange.setProperty(HttpGuard.RESPONSE_WARNING, "110 - \"Response is Stale\"");
+        }
         if (Boolean.TRUE.equals(exchange.getProperty(PROPERTY, Boolean.class))) {
             reveal(exchange, result, body);
         }

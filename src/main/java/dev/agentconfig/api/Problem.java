@@ -3,6 +3,7 @@ package dev.agentconfig.api;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 
 /**
  * An error answer (RFC 9457 problem+json). Thrown anywhere in a route, it becomes the HTTP
@@ -67,6 +68,17 @@ public final class Problem extends RuntimeException {
         return new Problem(415, "unsupported-media-type", "Unsupported media type",
                 "the request body must be application/json" + (got == null ? " (no Content-Type was sent)"
                         : ", not " + sanitize(got)), null);
+    }
+
+    /** 429: a rate limit; {@code retryAfter} (seconds) also goes out as the Retry-After header. */
+    public static Problem tooManyRequests(long retryAfter, String whose) {
+        return new Problem(429, "too-many-requests", "Too many requests",
+                "too many requests " + whose + "; retry in " + retryAfter + " s", Map.of("retryAfter", retryAfter));
+    }
+
+    /** The seconds a 429 asks the caller to wait (its Retry-After header), if it is one. */
+    public OptionalLong retryAfter() {
+        return extensions.get("retryAfter") instanceof Long seconds ? OptionalLong.of(seconds) : OptionalLong.empty();
     }
 
     public static Problem localStoreUnavailable(String detail) {

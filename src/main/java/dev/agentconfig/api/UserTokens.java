@@ -34,11 +34,20 @@ public final class UserTokens {
     private final MACVerifier verifier;
     private final String[] tenantClaimPath;
     private final Duration clockSkew;
+    private final Duration maxLifetime;
     private final String audience;
     private final Optional<String> issuer;
 
-    public UserTokens(String jwtSecret, String tenantClaim, Duration clockSkew, String audience,
+    /**
+     * @param maxLifetime the longest a token may live: exp - iat (exp - now without iat) beyond it is refused
+     *                    (agentconfig.auth.max-token-lifetime)
+     */
+    public UserTokens(String jwtSecret, String tenantClaim, Duration clockSkew, Duration maxLifetime, String audience,
                       Optional<String> issuer) {
+        if (maxLifetime == null || maxLifetime.isNegative() || maxLifetime.isZero()) {
+            throw new IllegalStateException("agentconfig.auth.max-token-lifetime must be a positive duration");
+        }
+        this.maxLifetime = maxLifetime;
         if (audience == null || audience.isBlank()) {
             throw new IllegalStateException("agentconfig.auth.audience must name the audience of user tokens");
         }
@@ -104,6 +113,15 @@ public final class UserTokens {
         }
         if (now.isAfter(exp.toInstant().plus(clockSkew))) {
             return new Refused("expired");
+        }
+        // a token that never expires in practice is a stolen credential that never expires: bounded
+        Date iat = claims.getIssueTime();
+        if (iat != null && iat.toInstant().isAfter(now.plus(clockSkew))) {
+            return new Refused("issued in the future (iat)");
+        }
+        Instant from = iat != null ? iat.toInstant() : now;
+        if (exp.toInstant().isAfter(from.plus(maxLifetime).plus(clockSkew))) {
+            return new Refused("lifetime beyond " + maxLifetime.toSeconds() + " s (agentconfig.auth.max-token-lifetime)");
         }
         Date nbf = claims.getNotBeforeTime();
         if (nbf != null && now.isBefore(nbf.toInstant().minus(clockSkew))) {

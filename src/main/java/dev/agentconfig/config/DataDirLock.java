@@ -10,8 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
@@ -47,17 +50,28 @@ public final class DataDirLock extends ServiceSupport {
         this.lock = lock;
     }
 
-    /** Locks {@code dataDir} (created when missing) or refuses with an IllegalStateException naming the holder. */
+    /** Owner only: the data directory holds the local store's entries, the secrets, the database. */
+    static final Set<PosixFilePermission> DIRECTORY = PosixFilePermissions.fromString("rwx------");
+    static final Set<PosixFilePermission> FILE = PosixFilePermissions.fromString("rw-------");
+
+    /**
+     * Locks {@code dataDir} (created when missing) or refuses with an IllegalStateException naming the holder.
+     * The directory is made 0700 (created so, or narrowed when it exists wider) and the lock file 0600.
+     */
     public static DataDirLock acquire(Path dataDir) {
         try {
-            Files.createDirectories(dataDir);
+            if (!Files.isDirectory(dataDir)) {
+                Files.createDirectories(dataDir, PosixFilePermissions.asFileAttribute(DIRECTORY));
+            }
+            ownerOnly(dataDir, DIRECTORY);
             Path key = dataDir.toRealPath();
             synchronized (HELD) {
                 if (HELD.containsKey(key)) {
                     throw refused(dataDir, "another service in this process (pid " + ProcessHandle.current().pid() + ")");
                 }
-                FileChannel channel = FileChannel.open(key.resolve(FILE_NAME),
-                        StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                FileChannel channel = FileChannel.open(key.resolve(FILE_NAME), Set.of(StandardOpenOption.CREATE,
+                        StandardOpenOption.READ, StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(FILE));
+                ownerOnly(key.resolve(FILE_NAME), FILE);
                 FileLock lock;
                 try {
                     lock = channel.tryLock();
@@ -83,6 +97,19 @@ public final class DataDirLock extends ServiceSupport {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot lock the data directory " + dataDir, e);
+        }
+    }
+
+    /** Narrows a path to the owner (the umask may have widened a new one; an old one may be wider). */
+    private static void ownerOnly(Path path, Set<PosixFilePermission> permissions) {
+        try {
+            if (!Files.getPosixFilePermissions(path).equals(permissions)) {
+                Files.setPosixFilePermissions(path, permissions);
+                LOG.info("{} narrowed to {}", path, PosixFilePermissions.toString(permissions));
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            LOG.warn("The permissions of {} cannot be set to {} ({}): other users of this machine may read it",
+                    path, PosixFilePermissions.toString(permissions), e.toString());
         }
     }
 

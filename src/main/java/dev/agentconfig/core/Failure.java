@@ -4,7 +4,75 @@ package dev.agentconfig.core;
  * A classified failure: its class, a code (SQLSTATE, PostgREST code or our own) and a message.
  * Codes and classes are decided in {@link Failures}, the one place that knows them.
  */
-public record Failure(FailureClass failureClass, String code, String message) {
+public record Failure(FailureClass failureClass, String code, String message, Cause cause) {
+
+    /**
+     * Why a call failed, in the words an operator acts on: a refused or dropped connection, an unknown host,
+     * refused credentials, a pool exhausted under load, a statement timeout... Decided with the code in
+     * {@link Failures} (and, for what only the exception tells, transport/FailureClassifier). Its words never
+     * carry pool internals or a driver's text; they are safe for any caller.
+     */
+    public enum Cause {
+        CONNECTION_REFUSED("connection-refused", "connection refused", "the database refuses connections (is it running? is the port right?)"),
+        CONNECTION_LOST("connection-lost", "connection dropped", "the connection to the database was dropped (the server stopped or restarted)"),
+        UNKNOWN_HOST("unknown-host", "unknown host", "the database host name does not resolve (check the database URL)"),
+        AUTHENTICATION("authentication", "credentials refused", "the database refused the service's credentials (check the user and password or key)"),
+        POOL_EXHAUSTED("pool-exhausted", "every connection busy", "every database connection is busy (load: the pool is exhausted)"),
+        STATEMENT_TIMEOUT("statement-timeout", "statement timeout", "a statement ran longer than the database's statement timeout (a lock or load)"),
+        ANSWER_TIMEOUT("answer-timeout", "no answer in time", "the database (or PostgREST) did not answer in time"),
+        UNREACHABLE("unreachable", "unreachable", "the database cannot be reached"),
+        BREAKER_OPEN("breaker-open", "not asked (circuit breaker open)", "the database is not asked: it failed repeatedly and a probe waits for it to answer"),
+        SCHEMA("schema", "schema incomplete", "a table, column or function the service needs is missing"),
+        REJECTED("rejected", "data refused", "the database refused this data"),
+        TENANT_CONFLICT("tenant-conflict", "another tenant", "the user belongs to another tenant"),
+        OTHER("other", "unexpected failure", "an unexpected failure (see the service log)");
+
+        private final String id;
+        private final String label;
+        private final String words;
+
+        Cause(String id, String label, String words) {
+            this.id = id;
+            this.label = label;
+            this.words = words;
+        }
+
+        /** A few words: "connection refused". */
+        public String label() {
+            return label;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        /** One sentence for an operator (health, the diagnostics page, the log). */
+        public String words() {
+            return words;
+        }
+
+        /** The database itself cannot be reached (not load, not a slow statement). */
+        public boolean databaseDown() {
+            return this == CONNECTION_REFUSED || this == CONNECTION_LOST || this == UNKNOWN_HOST
+                    || this == AUTHENTICATION || this == UNREACHABLE;
+        }
+    }
+
+    /** The cause decided from the code and message alone ({@link Failures#causeOf}). */
+    public Failure(FailureClass failureClass, String code, String message) {
+        this(failureClass, code, message, Failures.causeOf(failureClass, code, message));
+    }
+
+    public Failure {
+        if (cause == null) {
+            cause = Failures.causeOf(failureClass, code, message);
+        }
+    }
+
+    /** The same failure, its cause known better than its code tells (a pool timeout behind a refused connection). */
+    public Failure because(Cause why, String newMessage) {
+        return new Failure(failureClass, code, newMessage == null ? message : newMessage, why);
+    }
 
     /** Nothing reached the database: retried later, the database is not known to be at fault. */
     public boolean transientOrDrift() {

@@ -23,6 +23,8 @@ public final class Failures {
     public static final String CODE_POOL_TIMEOUT = "pool-timeout";
     /** The server cancelled a statement that ran longer than statement_timeout (SQLSTATE query_canceled). */
     public static final String STATEMENT_TIMEOUT_STATE = "57014";
+    /** The connection does not exist (any more): a connection the pool closed after it was lost. */
+    public static final String CONNECTION_LOST_STATE = "08003";
     /**
      * The jdbc transport's write queue was full (more saves waiting for a group commit than it holds): the
      * save is parked at once instead of waiting. Load, not the database's fault: not retried in the request,
@@ -129,6 +131,61 @@ public final class Failures {
             return FailureClass.REJECTED;
         }
         return FailureClass.TRANSIENT;
+    }
+
+    /**
+     * Why it failed, from the code (and for 08xxx the driver's words: "refused", an unknown host). The
+     * exception's own types (a ConnectException, an UnknownHostException, a pool timeout with or without a
+     * connection failure behind it) are transport/FailureClassifier's to add.
+     */
+    public static Failure.Cause causeOf(FailureClass failureClass, String code, String message) {
+        String c = code == null ? "" : code;
+        String m = message == null ? "" : message.toLowerCase(java.util.Locale.ROOT);
+        if (failureClass == FailureClass.TENANT_CONFLICT) {
+            return Failure.Cause.TENANT_CONFLICT;
+        }
+        if (failureClass == FailureClass.SCHEMA_DRIFT) {
+            return Failure.Cause.SCHEMA;
+        }
+        if (failureClass == FailureClass.REJECTED) {
+            return Failure.Cause.REJECTED;
+        }
+        if (c.equals(CODE_BREAKER_OPEN)) {
+            return Failure.Cause.BREAKER_OPEN;
+        }
+        if (c.equals(STATEMENT_TIMEOUT_STATE)) {
+            return Failure.Cause.STATEMENT_TIMEOUT;
+        }
+        if (c.equals(CODE_TIMEOUT) || c.equals(CODE_HTTP_PREFIX + 504)) {
+            return Failure.Cause.ANSWER_TIMEOUT;
+        }
+        if (c.startsWith("28") || c.equals("PGRST301") || c.equals("PGRST302") || c.equals("PGRST303")
+                || c.equals(CODE_HTTP_PREFIX + 401) || c.equals(CODE_HTTP_PREFIX + 403) || c.equals(CODE_HTTP_PREFIX + 407)) {
+            return Failure.Cause.AUTHENTICATION;
+        }
+        if (m.contains("authentication failed")) {
+            return Failure.Cause.AUTHENTICATION;
+        }
+        if (m.contains("unknownhost") || m.contains("unknown host") || m.contains("name or service not known")) {
+            return Failure.Cause.UNKNOWN_HOST;
+        }
+        if (m.contains("refused")) {
+            return Failure.Cause.CONNECTION_REFUSED;
+        }
+        if (c.equals(CODE_POOL_TIMEOUT)) {
+            // a pool timeout carries the words of the connection failure behind it, if there was one
+            return m.contains("every connection is busy") || m.contains("connection is not available")
+                    ? Failure.Cause.POOL_EXHAUSTED : Failure.Cause.UNREACHABLE;
+        }
+        if (c.startsWith("57P0") || c.equals("08006") || c.equals("08003") || m.contains("connection reset")
+                || m.contains("broken pipe") || m.contains("eofexception") || m.contains("i/o error")) {
+            return Failure.Cause.CONNECTION_LOST;
+        }
+        if (c.startsWith("08") || c.startsWith("PGRST00") || c.equals(CODE_IO) || c.equals(CODE_HTTP_PREFIX + 502)
+                || c.equals(CODE_HTTP_PREFIX + 503)) {
+            return Failure.Cause.UNREACHABLE;
+        }
+        return Failure.Cause.OTHER;
     }
 
     /** PostgREST did not know a table, column or function: a schema-cache reload may fix it. */

@@ -9,7 +9,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
 
 /**
  * One local-store document: what waits for the database for one (tenant, user). Fields are merged
@@ -29,7 +28,7 @@ public record PendingEntry(
         String createdAt,
         String updatedAt,
         long revision,
-        @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, KeyEntry> idempotencyKeys) {
+        Map<String, KeyEntry> idempotencyKeys) {
 
     public PendingEntry {
         idempotencyKeys = idempotencyKeys == null || idempotencyKeys.isEmpty() ? Map.of()

@@ -62,9 +62,9 @@ public final class JdbcBackend implements Backend {
                     : CheckResult.down("database", "connection not valid", Map.of()));
         } catch (SQLException e) {
             var f = classifier.classify(e);
-            logOnce("database unreachable: " + f.code() + " " + f.message());
-            checks.add(CheckResult.down("database", "unreachable (SQLSTATE " + f.code() + "; see the service log)",
-                    Map.of("code", f.code())));
+            logOnce("database unreachable: " + f.cause().words() + " (" + f.code() + ": " + f.message() + ")");
+            checks.add(CheckResult.down("database", "unreachable: " + f.cause().words(),
+                    Map.of("code", f.code(), "cause", f.cause().id())));
         }
         if (dbUp) {
             try {
@@ -94,7 +94,7 @@ public final class JdbcBackend implements Backend {
         if (failure != null && !failure.equals(previous)) {
             LOG.warn("Health: {}", failure);
         } else if (failure == null && previous != null) {
-            LOG.info("Health: the database is reachable again and its schema complete");
+            LOG.info("Health: the database and schema checks pass again");
         }
     }
 

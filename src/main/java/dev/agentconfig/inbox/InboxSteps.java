@@ -1,12 +1,19 @@
 package dev.agentconfig.inbox;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.agentconfig.core.InvalidSave;
 import dev.agentconfig.core.Origin;
 import dev.agentconfig.core.SaveCommand;
 import dev.agentconfig.core.SaveOutcome;
@@ -33,6 +40,10 @@ public final class InboxSteps {
     private static final String SET_ASIDE = "agentconfig.inbox.setAside";
     private static final String KEEP_COPY = "agentconfig.inbox.keepCopy";
     private static final String REFUSAL = "agentconfig.inbox.refusal";
+    /** The file's name with every control character written as %XX: the name of its receipt, copy and reason. */
+    private static final String NAME = "agentconfig.inbox.name";
+    /** Why the content was not read at all (a symbolic link). */
+    private static final String NOT_READ = "agentconfig.inbox.notRead";
 
     private final SaveCommandParser parser = new SaveCommandParser();
     private final Saving saving;
@@ -48,11 +59,44 @@ public final class InboxSteps {
         }
     }
 
-    /** Exchange: the file consumer's message; the original bytes are kept for the receipt or the copy in .error/. */
+    /**
+     * Exchange: the file consumer's message; the original bytes are kept for the receipt or the copy in .error/.
+     * Refused (400, set aside in .error/ with its reason) before anything is saved: a symbolic link, never
+     * followed (its target is not read, not even hashed), and a file whose name holds a control character
+     * (a newline, ...), which is read and set aside under its name with each such character written %XX.
+     */
     public void receive(Exchange exchange) {
+        String name = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
+        String safe = printableName(name);
+        exchange.setProperty(NAME, safe);
+        Path file = Path.of(exchange.getMessage().getHeader(Exchange.FILE_PATH, String.class));
+        if (Files.isSymbolicLink(file)) {
+            exchange.setProperty(NOT_READ, "content not read: the file is a symbolic link, not followed (its target "
+                    + "was neither read nor hashed); the link was removed from the inbox");
+            throw new InvalidSave("the inbox file " + safe + " is a symbolic link: not followed; drop the file itself",
+                    List.of());
+        }
         byte[] body = exchange.getMessage().getBody(byte[].class);
         exchange.setProperty(ORIGINAL, body);
         exchange.getMessage().setBody(body);
+        if (!safe.equals(name)) {
+            throw new InvalidSave("the inbox file name " + safe + " holds control characters (written %XX here); "
+                    + "rename the file", List.of());
+        }
+    }
+
+    /** A file name with every control character (and line or paragraph separator) written as %XX. */
+    static String printableName(String name) {
+        StringBuilder sb = new StringBuilder(name.length());
+        name.codePoints().forEach(c -> {
+            if (Character.isISOControl(c) || Character.getType(c) == Character.LINE_SEPARATOR
+                    || Character.getType(c) == Character.PARAGRAPH_SEPARATOR) {
+                sb.append(String.format(Locale.ROOT, "%%%02X", c));
+            } else {
+                sb.appendCodePoint(c);
+            }
+        });
+        return sb.toString();
     }
 
     /** The inbox's own door: tenant and user travel inside the message (the inbox is the operator's directory). */
@@ -79,8 +123,8 @@ public final class InboxSteps {
         receipt.set("outcome", Json.MAPPER.valueToTree(outcome));
         receipt.put("processedAt", Instant.now().toString());
         exchange.getMessage().setBody(receipt.toPrettyString());
-        exchange.getMessage().setHeader(Exchange.FILE_NAME, exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY));
-        LOG.info("Inbox message {} saved: {}", exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY),
+        exchange.getMessage().setHeader(Exchange.FILE_NAME, exchange.getProperty(NAME, String.class));
+        LOG.info("Inbox message {} saved: {}", exchange.getProperty(NAME, String.class),
                 outcome.get("status"));
     }
 
@@ -105,34 +149,39 @@ public final class InboxSteps {
     public void retryLater(Exchange exchange) throws Exception {
         Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         LOG.warn("Inbox message {} not saved now ({}); it stays in the inbox and is tried again",
-                exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY), exchange.getProperty(REFUSAL, Refusal.class)
+                exchange.getProperty(NAME, String.class), exchange.getProperty(REFUSAL, Refusal.class)
                         .detail());
         throw error instanceof Exception e ? e : new IllegalStateException(error);
     }
 
     /**
-     * The copy of a refused message kept in {@code .error/} for an operator, never with a plaintext
-     * key: a JSON object is kept with {@code retellApiKey}, and the text of every field the service
-     * does not know (a key under a typo), replaced by its mask; anything else that is not a JSON
-     * object is not kept at all (the whole file may be a key), only its size and SHA-256, in the
-     * reason file. The body becomes the copy; property agentconfig.inbox.keepCopy says whether to write it.
+     * The copy of a refused message kept in {@code .error/} for an operator: only what is needed to act on it,
+     * never the caller's values. A JSON object keeps {@code tenantId} and {@code userId}; {@code retellApiKey},
+     * {@code callAgentId}, {@code smsAgentId} and {@code editedAt} are kept as their masks (first and last
+     * characters); any other field is dropped, name and value (a key may have been sent under any name; the
+     * reason file says which field the message was refused for). Anything that is not a JSON object is not
+     * kept at all (the whole file may be a key), only its size and SHA-256, in the reason file. The body
+     * becomes the copy; property agentconfig.inbox.keepCopy says whether to write it.
      */
     public void setAside(Exchange exchange) {
-        SetAside aside = setAside(exchange.getProperty(ORIGINAL, byte[].class));
+        String notRead = exchange.getProperty(NOT_READ, String.class);
+        SetAside aside = notRead != null ? new SetAside(null, notRead)
+                : setAside(exchange.getProperty(ORIGINAL, byte[].class));
         exchange.setProperty(SET_ASIDE, aside);
         // a property, not a null body: a file message re-reads the file when its body is null
         exchange.setProperty(KEEP_COPY, aside.copy() != null);
         exchange.getMessage().setBody(aside.copy() == null ? new byte[0] : aside.copy());
-        exchange.getMessage().setHeader(Exchange.FILE_NAME, exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY));
+        exchange.getMessage().setHeader(Exchange.FILE_NAME, exchange.getProperty(NAME, String.class));
     }
 
     /** What is kept of a refused message, and the sentence that says so in its reason file. */
     public record SetAside(byte[] copy, String note) {
     }
 
-    /** Fields kept as they are: identifiers and agent ids, which are not secret. */
-    private static final java.util.Set<String> PLAIN_FIELDS = java.util.Set.of("tenantId", "userId", "callAgentId",
-            "smsAgentId", "editedAt");
+    /** Fields kept as they are: the identifiers an operator needs to find the user. */
+    private static final Set<String> IDENTIFIERS = Set.of("tenantId", "userId");
+    /** Fields kept as their mask: the service's own fields, the caller's values. */
+    private static final Set<String> MASKED = Set.of("retellApiKey", "callAgentId", "smsAgentId", "editedAt");
 
     /** Also the Kafka door's dead-letter copy of a refused record (kafka/KafkaDoor). */
     public static SetAside setAside(byte[] original) {
@@ -148,37 +197,34 @@ public final class InboxSteps {
                     + "plaintext; it was " + bytes.length + " bytes, sha256 " + sha256(bytes));
         }
         ObjectNode copy = Json.MAPPER.createObjectNode();
-        boolean keyRedacted = false;
-        java.util.List<String> masked = new java.util.ArrayList<>();
+        List<String> masked = new ArrayList<>();
+        int dropped = 0;
         for (Iterator<Map.Entry<String, JsonNode>> it = message.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             String name = e.getKey();
             JsonNode v = e.getValue();
-            boolean plain = PLAIN_FIELDS.contains(name);
-            if (v.isContainerNode()) {
-                copy.put(name, "[redacted " + v.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + "]");
-                masked.add(name);
-            } else if (v.isTextual() && ("retellApiKey".equals(name)
-                    || !plain && dev.agentconfig.core.Field.RETELL_API_KEY.valid(v.textValue()))) {
-                // the key, and any text under an unknown name that could be one (a typo of the field)
-                copy.put(name, FieldCipher.mask(v.textValue()));
-                if ("retellApiKey".equals(name)) {
-                    keyRedacted = true;
-                } else {
-                    masked.add(name);
-                }
-            } else {
+            if (IDENTIFIERS.contains(name) && v.isTextual()) {
                 copy.set(name, v);
+            } else if (IDENTIFIERS.contains(name) || MASKED.contains(name)) {
+                copy.put(name, v.isTextual() ? FieldCipher.mask(v.textValue())
+                        : "[redacted " + v.getNodeType().name().toLowerCase(Locale.ROOT) + "]");
+                masked.add(name);
+            } else {
+                dropped++;
             }
         }
         StringBuilder note = new StringBuilder();
-        note.append(keyRedacted
+        note.append(masked.contains("retellApiKey")
                 ? "retellApiKey redacted: the copy in this directory holds its mask (first and last characters), "
                         + "never the key; send the key again with the corrected message"
                 : "no retellApiKey in the message");
+        masked.remove("retellApiKey");
         if (!masked.isEmpty()) {
-            note.append("; the values of ").append(masked.stream().map(SaveCommandParser::sanitize).toList())
-                    .append(" are masked as well (a key may have been sent under another name)");
+            note.append("; ").append(masked).append(" kept as their masks only");
+        }
+        if (dropped > 0) {
+            note.append("; ").append(dropped).append(dropped == 1 ? " other field" : " other fields")
+                    .append(" not kept (name and value: a key may have been sent under any name)");
         }
         return new SetAside(Json.writeBytes(copy), note.toString());
     }
@@ -194,7 +240,7 @@ public final class InboxSteps {
     public void reason(Exchange exchange) {
         Refusal p = exchange.getProperty(REFUSAL, Refusal.class);
         SetAside aside = exchange.getProperty(SET_ASIDE, SetAside.class);
-        String name = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class);
+        String name = exchange.getProperty(NAME, String.class);
         exchange.getMessage().setBody(p.status() + " " + p.title() + ": " + p.detail() + "\n"
                 + (aside == null ? "" : aside.note() + "\n"));
         exchange.getMessage().setHeader(Exchange.FILE_NAME, name + ".reason.txt");

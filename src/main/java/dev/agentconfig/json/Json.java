@@ -2,6 +2,7 @@ package dev.agentconfig.json;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Map;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonParser;
@@ -11,6 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.agentconfig.core.PendingEntry;
 
 /** One strictly configured JSON mapper for requests, answers and local-store entries. */
 public final class Json {
@@ -21,6 +23,8 @@ public final class Json {
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .serializationInclusion(JsonInclude.Include.ALWAYS)
+            // an entry without Idempotency-Keys is written as before them (the core carries no annotation)
+            .addMixIn(PendingEntry.class, PendingEntryJson.class)
             .build();
 
     static {
@@ -32,6 +36,12 @@ public final class Json {
     }
 
     private Json() {
+    }
+
+    /** How a local-store entry is written: its Idempotency-Keys only when it has some. */
+    private abstract static class PendingEntryJson {
+        @JsonInclude(JsonInclude.Include.NON_EMPTY)
+        abstract Map<String, PendingEntry.KeyEntry> idempotencyKeys();
     }
 
     public static String write(Object value) {

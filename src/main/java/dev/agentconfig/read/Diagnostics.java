@@ -1,14 +1,25 @@
 package dev.agentconfig.read;
 
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import dev.agentconfig.crypto.FieldCipher;
+import dev.agentconfig.core.Failure;
+import dev.agentconfig.core.FailureClass;
 import dev.agentconfig.core.Field;
 import dev.agentconfig.core.PendingEntry;
 
@@ -18,21 +29,59 @@ import dev.agentconfig.core.PendingEntry;
  * Unlike a read, it answers 200 for a user no location knows: "found nowhere" is a diagnosis.
  */
 public final class Diagnostics {
+    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss 'UTC'").withZone(ZoneOffset.UTC);
+    private static final Pattern HOST_PORT = Pattern.compile("([A-Za-z0-9.\\-]+:\\d{1,5})");
     private final KeyReader keys;
     /** rest transport: what PostgREST said is missing (named objects); null with jdbc. */
-    private final java.util.function.Supplier<List<String>> schemaDrift;
+    private final Supplier<List<String>> schemaDrift;
+    /** Since when the database is out of reach (the breakers held open), if it is. */
+    private final Supplier<Optional<Instant>> downSince;
+    /** How many saves of every user wait on this server (the local store). */
+    private final LongSupplier waiting;
 
     public Diagnostics(KeyReader keys) {
         this(keys, null);
     }
 
-    public Diagnostics(KeyReader keys, java.util.function.Supplier<List<String>> schemaDrift) {
-        this.keys = keys;
-        this.schemaDrift = schemaDrift;
+    public Diagnostics(KeyReader keys, Supplier<List<String>> schemaDrift) {
+        this(keys, schemaDrift, Optional::empty, () -> 0);
     }
 
-    /** A check of the checklist: a stable id, what it asks, whether it passes, and why. */
-    public record Check(String id, String title, boolean pass, String detail) {
+    public Diagnostics(KeyReader keys, Supplier<List<String>> schemaDrift, Supplier<Optional<Instant>> downSince,
+                       LongSupplier waiting) {
+        this.keys = keys;
+        this.schemaDrift = schemaDrift;
+        this.downSince = downSince;
+        this.waiting = waiting;
+    }
+
+    /**
+     * A check of the checklist: a stable id, what it asks, its status ({@code pass}, {@code fail}, or
+     * {@code not-checked} when what it needs could not be read: then {@code pass} is null), and why.
+     */
+    public record Check(String id, String title, Boolean pass, String status, String detail) {
+        Check(String id, String title, boolean pass, String detail) {
+            this(id, title, pass, pass ? "pass" : "fail", detail);
+        }
+
+        static Check notChecked(String id, String title, String why) {
+            return new Check(id, title, null, "not-checked", "not checked: " + why);
+        }
+
+        boolean failed() {
+            return Boolean.FALSE.equals(pass);
+        }
+    }
+
+    /**
+     * What is wrong, in one line, first: the one cause behind the failing checks (the database out of reach,
+     * a key that no longer opens, a save waiting...), said once.
+     *
+     * @param state {@code ok}, {@code database-unreachable}, {@code location-unreadable}, {@code key-lost},
+     *              {@code quarantined}, {@code pending}, {@code attention} or {@code not-found}
+     * @param since for database-unreachable: since when (ISO-8601), if known
+     */
+    public record Summary(String state, String text, String since) {
     }
 
     public Map<String, Object> report(ReadResult result) {
@@ -40,6 +89,8 @@ public final class Diagnostics {
         body.put("tenantId", result.tenantId());
         body.put("userId", result.userId().toString());
         body.put("found", result.found());
+        List<Check> checks = checks(result);
+        body.put("summary", summary(result, checks));
         Map<String, Object> locations = new LinkedHashMap<>();
         for (LocationReading r : result.readings()) {
             locations.put(r.source().id(), location(result, r));
@@ -52,9 +103,8 @@ public final class Diagnostics {
         } else {
             body.put("merged", null);
         }
-        List<Check> checks = checks(result);
         body.put("checks", checks);
-        body.put("failedChecks", checks.stream().filter(c -> !c.pass()).map(Check::id).toList());
+        body.put("failedChecks", checks.stream().filter(Check::failed).map(Check::id).toList());
         return body;
     }
 
@@ -105,6 +155,78 @@ public final class Diagnostics {
         return v.field().secret() ? keys.masked(result.tenantId(), result.userId(), v) : v.value();
     }
 
+    // ----- the one line ------------------------------------------------------------------------
+
+    /** The tables that could not be read because the database is out of reach, with the failure that says why. */
+    private static Optional<Failure> databaseDown(ReadResult result) {
+        return result.readings().stream().filter(r -> r.source().table() && r.failure() != null)
+                .map(LocationReading::failure)
+                .filter(f -> f.cause().databaseDown() || f.breakerOpen())
+                .min(Comparator.comparing(f -> f.breakerOpen())); // a real cause before "breaker open"
+    }
+
+    private static boolean tableUnreadable(ReadResult result) {
+        return result.readings().stream().anyMatch(r -> r.source().table() && !r.status().answered());
+    }
+
+    Summary summary(ReadResult result, List<Check> checks) {
+        Optional<Failure> down = databaseDown(result);
+        long saves = waiting.getAsLong();
+        String kept = "Saves are kept on this server (" + saves + " waiting) and will be written when it returns.";
+        if (down.isPresent()) {
+            Failure f = down.get();
+            Optional<Instant> since = downSince.get();
+            String where = where(f);
+            String why = f.breakerOpen() ? "not asked until a probe finds it back"
+                    : f.cause().label() + (where == null ? "" : " at " + where);
+            return new Summary("database-unreachable", "The database is unreachable"
+                    + since.map(t -> " since " + CLOCK.format(t)).orElse("") + " (" + why + "). " + kept,
+                    since.map(Instant::toString).orElse(null));
+        }
+        if (tableUnreadable(result)) {
+            List<String> parts = new ArrayList<>();
+            for (LocationReading r : result.readings()) {
+                if (r.source().table() && !r.status().answered()) {
+                    parts.add(r.source().id() + " " + failureText(r));
+                }
+            }
+            return new Summary("location-unreadable", "A table cannot be read: " + String.join("; ", parts) + ".", null);
+        }
+        Optional<Check> key = checks.stream().filter(c -> c.id().equals("key-decrypts") && c.failed()).findFirst();
+        if (key.isPresent()) {
+            return new Summary("key-lost", "This user's API key cannot be decrypted (" + key.get().detail()
+                    + "): enter it again (the next save replaces it), or restore the encryption key it was sealed with.",
+                    null);
+        }
+        if (!result.found()) {
+            return new Summary("not-found", "No location knows this user under this tenant.", null);
+        }
+        Optional<PendingEntry> entry = result.reading(Source.LOCAL_STORE).pendingEntry();
+        if (entry.isPresent() && entry.get().quarantined()) {
+            return new Summary("quarantined", "A save of this user was refused by the database and waits on this server "
+                    + "for an operator: fix the cause, then retry it (POST …/retry).", null);
+        }
+        if (entry.isPresent()) {
+            return new Summary("pending", "The database answers; a save of this user waits on this server and is "
+                    + "written by the next sync pass.", null);
+        }
+        List<Check> failed = checks.stream().filter(Check::failed).toList();
+        if (!failed.isEmpty()) {
+            return new Summary("attention", failed.get(0).title() + ": " + failed.get(0).detail() + ".", null);
+        }
+        return new Summary("ok", "Everything is in order: both tables hold the current values and nothing waits on "
+                + "this server.", null);
+    }
+
+    /** host:port the driver named in its message, if it did. */
+    private static String where(Failure f) {
+        Matcher m = HOST_PORT.matcher(f.message() == null ? "" : f.message());
+        if (f.cause() == Failure.Cause.UNKNOWN_HOST && f.message() != null) {
+            return f.message().replace("unknown host ", "");
+        }
+        return m.find() ? m.group(1) : null;
+    }
+
     // ----- the checklist -----------------------------------------------------------------------
 
     List<Check> checks(ReadResult result) {
@@ -140,7 +262,7 @@ public final class Diagnostics {
         String title = "Stored in " + table.id();
         LocationReading r = result.reading(table);
         if (!r.status().answered()) {
-            return new Check(id, title, false, table.id() + " could not be read (" + failureText(r) + ")");
+            return Check.notChecked(id, title, table.id() + " could not be read (see \"Every location could be read\")");
         }
         if (!result.found()) {
             return new Check(id, title, false, "no location holds anything for this user under this tenant");
@@ -169,7 +291,7 @@ public final class Diagnostics {
         String title = "Nothing pending or quarantined in the local store";
         LocationReading local = result.reading(Source.LOCAL_STORE);
         if (!local.status().answered()) {
-            return new Check(id, title, false, "the local store could not be read (" + failureText(local) + ")");
+            return Check.notChecked(id, title, "the local store could not be read (see \"Every location could be read\")");
         }
         Optional<PendingEntry> entry = local.pendingEntry();
         if (entry.isEmpty()) {
@@ -183,12 +305,11 @@ public final class Diagnostics {
         d.append(" for ").append(String.join(", ", e.pendingTargets()));
         d.append("; fields ").append(String.join(", ", e.fields().keySet()));
         if (e.lastError() != null) {
-            d.append("; last error ").append(e.lastError().failureClass()).append(' ').append(e.lastError().code())
-                    .append(": ").append(e.lastError().message());
+            d.append("; last error: ").append(errorWords(e.lastError()));
         }
         d.append("; attempts ").append(e.attempts());
         if (!e.quarantined() && e.nextAttemptAt() != null) {
-            d.append("; next attempt ").append(e.nextAttemptAt());
+            d.append("; next attempt ").append(inWords(e.nextAttemptAt()));
         }
         return new Check(id, title, false, d.toString());
     }
@@ -213,6 +334,10 @@ public final class Diagnostics {
                 disagreements.add(f.json() + ": " + String.join(" / ", parts));
             }
         }
+        if (disagreements.isEmpty() && readingsUnanswered(result) > 0) {
+            return Check.notChecked(id, title, readingsUnanswered(result) + " of " + Source.ASKED.size()
+                    + " locations could not be read");
+        }
         return disagreements.isEmpty()
                 ? new Check(id, title, true, "no field differs between locations")
                 : new Check(id, title, false, String.join("; ", disagreements));
@@ -224,7 +349,7 @@ public final class Diagnostics {
         String title = "No plaintext key in user_settings.retell_config";
         LocationReading settings = result.reading(Source.USER_SETTINGS);
         if (!settings.status().answered()) {
-            return new Check(id, title, false, "user_settings could not be read (" + failureText(settings) + ")");
+            return Check.notChecked(id, title, "user_settings could not be read");
         }
         if (!settings.legacyPlaintextKey()) {
             return new Check(id, title, true, "retell_config holds agent ids only");
@@ -241,6 +366,9 @@ public final class Diagnostics {
             r.field(Field.RETELL_API_KEY).filter(v -> !v.readable())
                     .ifPresent(v -> bad.add(r.source().id() + ": " + v.unreadableReason()));
         }
+        if (bad.isEmpty() && readingsUnanswered(result) > 0) {
+            return Check.notChecked(id, title, "the keys the unreadable locations hold could not be looked at");
+        }
         return bad.isEmpty()
                 ? new Check(id, title, true, "every stored key opens with this service's key and this user's identity")
                 : new Check(id, title, false, String.join("; ", bad));
@@ -251,9 +379,15 @@ public final class Diagnostics {
         String title = "Every location could be read";
         List<String> failed = new ArrayList<>();
         for (LocationReading r : result.readings()) {
-            if (!r.status().answered()) {
-                failed.add(r.source().id() + ": " + failureText(r));
+            if (r.source() != Source.LAST_KNOWN && !r.status().answered()) {
+                failed.add(r.source().id());
             }
+        }
+        if (!failed.isEmpty()) {
+            // one cause, said once: the tables that failed the same way are named together
+            LocationReading first = result.readings().stream().filter(r -> failed.contains(r.source().id())).findFirst()
+                    .orElseThrow();
+            return new Check(id, title, false, String.join(", ", failed) + ": " + failureText(first));
         }
         return failed.isEmpty()
                 ? new Check(id, title, true, "user_profiles, user_settings and the local store answered")
@@ -281,6 +415,27 @@ public final class Diagnostics {
         }
     }
 
+    /** "in 3 s", "due now": a time relative to now, as a person reads it. */
+    static String inWords(String iso) {
+        try {
+            long s = Duration.between(Instant.now(), Instant.parse(iso)).toSeconds();
+            return s <= 0 ? "due now" : s < 120 ? "in " + s + " s" : "in " + (s / 60) + " min";
+        } catch (RuntimeException e) {
+            return iso;
+        }
+    }
+
+    private static long readingsUnanswered(ReadResult result) {
+        return result.readings().stream().filter(r -> r.source() != Source.LAST_KNOWN && !r.status().answered()).count();
+    }
+
+    /** A local entry's last error in words (its code kept for the log reader). */
+    private static String errorWords(PendingEntry.ErrorInfo e) {
+        Failure f = new Failure(
+                FailureClass.byId(e.failureClass()), e.code(), e.message());
+        return f.cause().label() + " (" + e.code() + ")";
+    }
+
     private static String versionText(FieldValue v) {
         return v.versioned() ? "version " + v.version() : "no version";
     }
@@ -292,6 +447,7 @@ public final class Diagnostics {
         if (r.failure() == null) {
             return r.status().id();
         }
-        return r.failure().failureClass().id() + " " + r.failure().code() + ": " + r.failure().message();
+        String where = where(r.failure());
+        return r.failure().cause().label() + (where == null ? "" : " at " + where) + " (" + r.failure().code() + ")";
     }
 }

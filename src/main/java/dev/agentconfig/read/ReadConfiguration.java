@@ -1,10 +1,13 @@
 package dev.agentconfig.read;
 
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.crypto.FieldCipher;
+import dev.agentconfig.save.FailurePolicy;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.FailureClassifier;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -19,13 +22,24 @@ public final class ReadConfiguration implements CamelConfiguration {
     public void configure(CamelContext context) {
         Registry registry = context.getRegistry();
         FailureClassifier classifier = Beans.require(context, "failureClassifier", FailureClassifier.class);
-        KeyReader keys = new KeyReader(Beans.require(context, "fieldCipher", FieldCipher.class));
+        FieldCipher cipher = Beans.require(context, "fieldCipher", FieldCipher.class);
+        KeyReader keys = new KeyReader(cipher);
         registry.bind("keyReader", keys);
+        ReadSettings settings = ReadSettings.from(context);
+        LastKnownCopies lastKnown = new LastKnownCopies(Beans.settings(context).dataDir().resolve("last-known"), cipher,
+                keys, settings.lastKnownMaxUsers());
+        registry.bind("lastKnownCopies", lastKnown);
+        // what a table took is what it holds now: the last-known copy follows every write through the one write
+        // path (saves, reversions, legacy keys, the drain), for reads while the tables are out of reach
+        Beans.require(context, "targetWrites", FailurePolicy.class).onWritten(lastKnown::written);
         registry.bind("readSteps", new ReadSteps(keys, classifier, Beans.require(context, "localStore", LocalStore.class),
-                Beans.require(context, "meterRegistry", MeterRegistry.class)));
+                lastKnown, Beans.require(context, "meterRegistry", MeterRegistry.class)));
         registry.bind("collectReadings", new CollectReadings(classifier));
         // the rest transport names what PostgREST's schema cache is missing; jdbc checks the schema itself
         Supplier<List<String>> drift = Beans.optional(context, "schemaDriftReport", Supplier.class);
-        registry.bind("diagnostics", new Diagnostics(keys, drift));
+        Supplier<Optional<Instant>> downSince = Beans.optional(context, "databaseDownSince", Supplier.class);
+        LocalStore store = Beans.require(context, "localStore", LocalStore.class);
+        registry.bind("diagnostics", new Diagnostics(keys, drift, downSince == null ? Optional::empty : downSince,
+                store::pendingCount));
     }
 }

@@ -1,6 +1,7 @@
 package dev.agentconfig.read;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -37,13 +38,16 @@ public final class ReadSteps {
     private final KeyReader keys;
     private final FailureClassifier classifier;
     private final LocalStore localStore;
+    private final LastKnownCopies lastKnown;
     private final MeterRegistry meters;
     private final Timer readTimer;
 
-    public ReadSteps(KeyReader keys, FailureClassifier classifier, LocalStore localStore, MeterRegistry meters) {
+    public ReadSteps(KeyReader keys, FailureClassifier classifier, LocalStore localStore, LastKnownCopies lastKnown,
+                     MeterRegistry meters) {
         this.keys = keys;
         this.classifier = classifier;
         this.localStore = localStore;
+        this.lastKnown = lastKnown;
         this.meters = meters;
         this.readTimer = Timer.builder("agentconfig.read")
                 .description("Reads of a user's configuration across the three locations")
@@ -141,11 +145,20 @@ public final class ReadSteps {
 
     /**
      * The multicast is over (or timed out): freeze the readings and merge them per field. The body is
-     * the readings, or the user's key itself when no location answered in time.
+     * the readings, or the user's key itself when no location answered in time. When both tables
+     * answered, what they hold becomes the user's last-known copy; when one could not, that copy is one
+     * more location of the merge (last in the tie order), so a value the tables cannot show now is
+     * answered as last known instead of missing.
      */
     public ReadResult merge(Object collected) {
         Readings readings = collected instanceof Readings r ? r : new Readings((UserKey) collected);
-        List<LocationReading> all = readings.close();
+        List<LocationReading> all = new ArrayList<>(readings.close());
+        List<LocationReading> tables = all.stream().filter(r -> r.source().table()).toList();
+        if (tables.stream().allMatch(r -> r.status().answered())) {
+            lastKnown.confirm(readings.key(), FieldMerge.merge(tables));
+        } else {
+            lastKnown.reading(readings.key()).ifPresent(all::add);
+        }
         for (LocationReading r : all) {
             if (!r.status().answered()) {
                 Counter.builder("agentconfig.read.location.failures")

@@ -40,7 +40,7 @@ public final class Readings {
     public synchronized List<LocationReading> close() {
         closed = true;
         List<LocationReading> out = new ArrayList<>();
-        for (Source s : Source.values()) {
+        for (Source s : Source.ASKED) {
             out.add(readings.getOrDefault(s, LocationReading.timedOut(s)));
         }
         return out;

@@ -1,13 +1,20 @@
 package dev.agentconfig.read;
 
+import java.util.List;
+
 /**
- * The three places a user's configuration can live, in the tie order of the contract: on equal
- * versions user_profiles beats user_settings beats the local store.
+ * The places a user's configuration can live, in the tie order of the contract: on equal versions
+ * user_profiles beats user_settings beats the local store beats the last-known copy.
  */
 public enum Source {
     USER_PROFILES("user_profiles"),
     USER_SETTINGS("user_settings"),
-    LOCAL_STORE("local_store");
+    LOCAL_STORE("local_store"),
+    /**
+     * This server's copy of what the tables last held ({@link LastKnownCopies}): asked only when a table
+     * could not answer, and last in the tie order.
+     */
+    LAST_KNOWN("last_known");
 
     private final String id;
 
@@ -18,6 +25,14 @@ public enum Source {
     /** The name used in answers ("sources", "fields.*.source"). */
     public String id() {
         return id;
+    }
+
+    /** The locations every read asks (the last-known copy only stands in for a table that cannot answer). */
+    public static final List<Source> ASKED = List.of(USER_PROFILES, USER_SETTINGS, LOCAL_STORE);
+
+    /** A table of the database. */
+    public boolean table() {
+        return this == USER_PROFILES || this == USER_SETTINGS;
     }
 
     public static Source byId(String id) {

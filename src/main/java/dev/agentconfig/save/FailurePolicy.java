@@ -5,7 +5,9 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.Failures;
@@ -49,6 +51,7 @@ public final class FailurePolicy implements TargetWrites {
     private final FailureClassifier classifier;
     private final int attempts;
     private final Duration retryDelay;
+    private final List<Consumer<WriteResult>> onWritten = new CopyOnWriteArrayList<>();
 
     /**
      * @param attempts   attempts in all of a save's target within the request (agentconfig.save.retry-attempts)
@@ -63,6 +66,14 @@ public final class FailurePolicy implements TargetWrites {
         this.retryDelay = retryDelay;
     }
 
+    /**
+     * Told of every result once its write is over (retries included), whatever the caller: a save, a reversion,
+     * a legacy key's adoption, a replayed entry (e.g. read/LastKnownCopies#written). Must not throw.
+     */
+    public void onWritten(Consumer<WriteResult> listener) {
+        onWritten.add(listener);
+    }
+
     /** Route step: SealedSave -> WriteResult, the save's audit row committed with it when every target saved it. */
     public WriteResult save(SealedSave save) {
         return write(List.of(WriteResult.of(save)), SaveAudit::whenEveryTargetSaved).get(0);
@@ -75,6 +86,20 @@ public final class FailurePolicy implements TargetWrites {
 
     @Override
     public List<WriteResult> write(List<WriteResult> group, AuditRow audit) {
+        List<WriteResult> results = attempts(group, audit);
+        for (Consumer<WriteResult> listener : onWritten) {
+            for (WriteResult r : results) {
+                try {
+                    listener.accept(r);
+                } catch (RuntimeException e) {
+                    LOG.warn("After the write of {}: {}", r.save().user(), e.toString());
+                }
+            }
+        }
+        return results;
+    }
+
+    private List<WriteResult> attempts(List<WriteResult> group, AuditRow audit) {
         List<WriteResult> results = new ArrayList<>(group);
         long delay = retryDelay.toMillis();
         List<WriteResult> failedBefore = null;

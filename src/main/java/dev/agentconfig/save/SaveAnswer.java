@@ -10,7 +10,7 @@ public final class SaveAnswer {
     private SaveAnswer() {
     }
 
-    /** {"status","saveId","version","targets":{table: state},"error"?:{"class","code","message"}} */
+    /** {"status","saveId","version","targets":{table: state},"error"?:{"class","code","cause","message"}} */
     public static Map<String, Object> of(SaveOutcome outcome) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", outcome.status());
@@ -23,6 +23,7 @@ public final class SaveAnswer {
             Map<String, Object> error = new LinkedHashMap<>();
             error.put("class", f.failureClass().id());
             error.put("code", f.code());
+            error.put("cause", f.cause().id());
             error.put("message", f.message());
             body.put("error", error);
         });

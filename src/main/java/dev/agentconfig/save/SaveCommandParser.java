@@ -1,6 +1,10 @@
 package dev.agentconfig.save;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.Iterator;
@@ -83,7 +87,7 @@ public final class SaveCommandParser {
         }
         JsonNode root;
         try {
-            root = Json.MAPPER.readTree(body);
+            root = Json.MAPPER.readTree(utf8(body));
         } catch (JsonProcessingException e) {
             throw new InvalidSave("the request body is not valid JSON: " + describe(e));
         } catch (IOException e) {
@@ -93,6 +97,32 @@ public final class SaveCommandParser {
             throw new InvalidSave("the request body must be a JSON object");
         }
         return root;
+    }
+
+    /**
+     * The body as text: UTF-8 only (RFC 8259), whatever a parser could guess. A UTF-16 or UTF-32 body
+     * (with a byte order mark or without one) or bytes that are not UTF-8 are refused, never decoded
+     * some other way. A leading UTF-8 byte order mark is ignored.
+     */
+    static String utf8(byte[] body) {
+        if (body.length >= 2 && ((body[0] == (byte) 0xFE && body[1] == (byte) 0xFF) || (body[0] == (byte) 0xFF && body[1] == (byte) 0xFE))) {
+            throw new InvalidSave("the request body must be UTF-8; it starts with a UTF-16 byte order mark");
+        }
+        int start = body.length >= 3 && body[0] == (byte) 0xEF && body[1] == (byte) 0xBB && body[2] == (byte) 0xBF ? 3 : 0;
+        for (int i = start; i < Math.min(body.length, start + 4); i++) {
+            if (body[i] == 0) {
+                throw new InvalidSave("the request body must be UTF-8; it looks like UTF-16 or UTF-32 (NUL bytes)");
+            }
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(body, start, body.length - start))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new InvalidSave("the request body is not valid UTF-8");
+        }
     }
 
     private static Changes changes(JsonNode root, Set<String> allowedExtra) {

@@ -2,6 +2,9 @@ package dev.agentconfig.save;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.function.Supplier;
 
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
@@ -33,6 +36,8 @@ public final class SaveConfiguration implements CamelConfiguration {
         TargetBreakers breakers = new TargetBreakers(settings, classifier, Beans.require(context, "backend", Backend.class));
         context.addService(breakers, true, true);
         registry.bind("targetBreakers", breakers);
+        // for the diagnostics (read/Diagnostics): since when the database is out of reach
+        registry.bind("databaseDownSince", (Supplier<Optional<Instant>>) breakers::openSince);
         registry.bind("profileBreaker", breakers.profile());
         registry.bind("settingsBreaker", breakers.settings());
 

@@ -62,10 +62,10 @@ public final class Saving {
      * A command becomes a save: a saveId, a version for its fields (the clock's; a repeated
      * Idempotency-Key's remembered one), the key sealed. The plaintext does not outlive this method.
      *
-     * @throws TenantConflict when the local store holds the user under another tenant
+     * @throws TenantConflict when the user's known tenant is another (LocalStore#knownTenant)
      */
     public SealedSave seal(SaveCommand command) {
-        localStore.tenantOf(command.user().userId())
+        localStore.knownTenant(command.user().userId())
                 .filter(t -> !t.equals(command.user().tenantId()))
                 .ifPresent(t -> {
                     throw new TenantConflict(command.user(), null);
@@ -156,6 +156,10 @@ public final class Saving {
      */
     public SaveOutcome answer(WriteResult result) {
         SaveOutcome outcome = SaveOutcome.of(result);
+        if (result.outcomes().values().stream().anyMatch(o -> o.state() == TargetState.SAVED
+                || o.state() == TargetState.STALE)) {
+            localStore.tablesHold(result.save().user()); // the tables hold the user under this tenant
+        }
         if (!result.audited()) {
             audit.record(SaveAudit.saved(result, outcome));
         }

@@ -2,7 +2,9 @@ package dev.agentconfig.save;
 
 import dev.agentconfig.core.Target;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -35,12 +37,28 @@ public final class TargetBreakers extends ServiceSupport {
     private final java.util.concurrent.atomic.AtomicLong lastTripProbe = new java.util.concurrent.atomic.AtomicLong(
             System.nanoTime() - Duration.ofDays(1).toNanos());
     private ScheduledExecutorService probe;
+    /** Since when a breaker is held open (the database out of reach), null while they are closed. */
+    private final java.util.concurrent.atomic.AtomicReference<java.time.Instant> openSince =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     public TargetBreakers(Settings settings, FailureClassifier classifier, Backend backend) {
         this.profile = breaker(Target.USER_PROFILES.table(), settings, classifier);
         this.settings = breaker(Target.USER_SETTINGS.table(), settings, classifier);
         this.backend = backend;
         this.probeInterval = settings.breakerProbeInterval();
+        for (CircuitBreaker b : all()) {
+            b.getEventPublisher().onStateTransition(e -> {
+                CircuitBreaker.State to = e.getStateTransition().getToState();
+                if (to == CircuitBreaker.State.OPEN || to == CircuitBreaker.State.FORCED_OPEN) {
+                    openSince.compareAndSet(null, Instant.now());
+                }
+            });
+        }
+    }
+
+    /** Since when the database is out of reach (a breaker held open), if it is. */
+    public Optional<Instant> openSince() {
+        return Optional.ofNullable(openSince.get());
     }
 
     private static CircuitBreaker breaker(String name, Settings settings, FailureClassifier classifier) {
@@ -67,7 +85,8 @@ public final class TargetBreakers extends ServiceSupport {
                 LOG.warn("Circuit breaker {}: open (the database is out of reach); saves park in the local store "
                         + "until it answers", name);
             } else if (to == CircuitBreaker.State.CLOSED) {
-                LOG.info("Circuit breaker {}: closed, the database answers again", name);
+                // the return itself is logged once, by the probe that closed the breakers
+                LOG.debug("Circuit breaker {}: closed, the database answers again", name);
             } else {
                 LOG.debug("Circuit breaker {}: {}", name, e.getStateTransition());
             }
@@ -184,6 +203,9 @@ public final class TargetBreakers extends ServiceSupport {
             for (CircuitBreaker b : held) {
                 b.transitionToClosedState();
             }
+            Instant since = openSince.getAndSet(null);
+            LOG.info("The database is reachable again{}; circuit breakers closed, saves go to the database",
+                    since == null ? "" : " (out of reach since " + since + ")");
             run(onReachable, "After the database came back");
         }
     }

@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -49,8 +51,15 @@ public final class LocalStore {
     private final Path root;
     private final Disk disk;
     private final ReentrantLock[] stripes = new ReentrantLock[256];
-    /** user -> tenant of every entry on disk, to refuse a save under a second tenant. */
+    /**
+     * user -> tenant of every pending entry on disk, to refuse a save under a second tenant. A quarantined
+     * entry is not in it: what the database refused must never make the user's later saves fail.
+     */
     private final Map<UUID, String> tenantOfUser = new ConcurrentHashMap<>();
+    /** user -> tenant a table took a write under (this instance, since it started), bounded. */
+    private final Map<UUID, String> tenantInTables;
+    /** Where an abandoned entry is kept ({@code <data-dir>/local-store-abandoned/<tenant>/}). */
+    private final Path abandonedRoot;
     private final Map<Path, Boolean> syncedDirs = new ConcurrentHashMap<>();
     /** Group commit of directory fsyncs: one fsync covers every rename that finished before it started. */
     private final Map<Path, DirectorySync> directorySyncs = new ConcurrentHashMap<>();
@@ -80,13 +89,28 @@ public final class LocalStore {
         }
     }
 
+    /** The default bound of the tenants learned from the tables (agentconfig.local-store.known-tenants). */
+    public static final int KNOWN_TENANTS = 100_000;
+
     public LocalStore(Path root) {
         this(root, Disk.system());
     }
 
     public LocalStore(Path root, Disk disk) {
+        this(root, disk, KNOWN_TENANTS);
+    }
+
+    /** @param knownTenants how many users' tenants learned from the tables are remembered (the oldest go first) */
+    public LocalStore(Path root, Disk disk, int knownTenants) {
         this.root = root;
         this.disk = disk;
+        this.abandonedRoot = root.resolveSibling(root.getFileName() + "-abandoned");
+        this.tenantInTables = Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<UUID, String> eldest) {
+                return size() > knownTenants;
+            }
+        });
         for (int i = 0; i < stripes.length; i++) {
             stripes[i] = new ReentrantLock();
         }
@@ -141,9 +165,29 @@ public final class LocalStore {
         return out;
     }
 
-    /** The tenant a user has an entry under, if any. */
+    /** The tenant a user has a pending entry under, if any (a quarantined entry does not count). */
     public Optional<String> tenantOf(UUID userId) {
         return Optional.ofNullable(tenantOfUser.get(userId));
+    }
+
+    /**
+     * The tenant a save of this user must carry, when this instance knows it: the tenant a table took a
+     * write of the user under (learned by {@link #tablesHold}), else the tenant of the user's pending
+     * entry. A quarantined or abandoned entry never counts.
+     */
+    public Optional<String> knownTenant(UUID userId) {
+        String learned = tenantInTables.get(userId);
+        return learned != null ? Optional.of(learned) : tenantOf(userId);
+    }
+
+    /** A table took a write of this user under its tenant (saved, or holding a newer version). */
+    public void tablesHold(UserKey user) {
+        tenantInTables.put(user.userId(), user.tenantId());
+    }
+
+    /** Where {@link StoreChange.Abandon} keeps an entry set aside at {@code at}. */
+    public Path abandonedFile(UserKey key, Instant at) {
+        return abandonedRoot.resolve(key.tenantId()).resolve(key.userId() + "." + at.toEpochMilli() + ENTRY_SUFFIX);
     }
 
     // ----- changing -----------------------------------------------------------------------------
@@ -190,6 +234,8 @@ public final class LocalStore {
                     return r.ifChanged();
                 }
                 remove(key);
+            } else if (change instanceof StoreChange.Abandon<R> a && current.isPresent()) {
+                abandon(key, a.at());
             }
             return change.result();
         } finally {
@@ -254,6 +300,30 @@ public final class LocalStore {
         forget(key);
     }
 
+    /**
+     * The entry moved (renamed, not copied) to {@link #abandonedFile}, out of the store: never replayed,
+     * read or counted again, and kept for an operator. Both directories are forced.
+     */
+    private void abandon(UserKey key, Instant at) {
+        Path from = file(key);
+        Path to = abandonedFile(key, at);
+        try {
+            for (Path dir : new Path[] {abandonedRoot, to.getParent()}) {
+                if (!Files.isDirectory(dir)) {
+                    Files.createDirectories(dir);
+                    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+                }
+            }
+            disk.move(from, to);
+            disk.forceDirectory(to.getParent());
+            disk.forceDirectory(from.getParent());
+        } catch (IOException | RuntimeException e) {
+            LOG.error("The local store entry {} cannot be set aside: {}", key, rootMessage(e));
+            throw new LocalStoreUnavailable("the local store entry cannot be set aside", e);
+        }
+        forget(key);
+    }
+
     // ----- the in-memory index: due entries and counts, without reading files ---------------------
 
     /** Pending entries whose next attempt is due at {@code now}, the longest-waiting first. */
@@ -305,7 +375,11 @@ public final class LocalStore {
     }
 
     private void remember(PendingEntry e) {
-        tenantOfUser.put(UUID.fromString(e.userId()), e.tenantId());
+        if (e.pending()) {
+            tenantOfUser.put(UUID.fromString(e.userId()), e.tenantId());
+        } else {
+            tenantOfUser.remove(UUID.fromString(e.userId()), e.tenantId());
+        }
         index.put(e.key(), Status.of(e));
     }
 

@@ -1,5 +1,7 @@
 package dev.agentconfig.store;
 
+import java.time.Instant;
+
 import dev.agentconfig.core.PendingEntry;
 
 /**
@@ -23,5 +25,12 @@ public sealed interface StoreChange<R> {
      * {@code ifChanged} is the result when it was not removed.
      */
     record Remove<R>(long revision, R result, R ifChanged) implements StoreChange<R> {
+    }
+
+    /**
+     * Set the entry aside (an operator abandoned it): moved under {@code <data-dir>/local-store-abandoned/},
+     * named by {@code at} ({@link LocalStore#abandonedFile}), out of the store.
+     */
+    record Abandon<R>(Instant at, R result) implements StoreChange<R> {
     }
 }

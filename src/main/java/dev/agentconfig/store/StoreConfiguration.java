@@ -13,7 +13,10 @@ public final class StoreConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext context) {
         Disk disk = Beans.optional(context, "localStoreDisk", Disk.class);
-        LocalStore store = new LocalStore(Beans.settings(context).localStoreDir(), disk == null ? Disk.system() : disk);
+        int knownTenants = context.getPropertiesComponent().resolveProperty("agentconfig.local-store.known-tenants")
+                .map(String::trim).filter(v -> !v.isEmpty()).map(Integer::parseInt).orElse(LocalStore.KNOWN_TENANTS);
+        LocalStore store = new LocalStore(Beans.settings(context).localStoreDir(), disk == null ? Disk.system() : disk,
+                knownTenants);
         context.getRegistry().bind("localStore", store);
         DrainProgress drain = new DrainProgress();
         context.getRegistry().bind("drainProgress", drain);

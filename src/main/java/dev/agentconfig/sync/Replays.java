@@ -24,7 +24,6 @@ import dev.agentconfig.save.IdempotencyKeys;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.store.StoreChange;
 import dev.agentconfig.sync.ReplayOutcome.Result;
-import dev.agentconfig.transport.TargetWrites;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -161,7 +160,8 @@ public final class Replays {
      * entry fails alone), over PostgREST one request per target per entry. No lock is held meanwhile.
      */
     public ReplayBatch write(ReplayBatch batch) {
-        return writes.replay(batch, TargetWrites.AuditRow.NONE);
+        // the "sync" audit row of an entry drained by the batch commits with it (jdbc)
+        return writes.replay(batch, Replays::auditOfDrained);
     }
 
     /**
@@ -206,32 +206,61 @@ public final class Replays {
         if (r == Result.DRAINED) {
             metrics.drained();
         }
+        if (states.values().stream().anyMatch(s -> s == TargetState.SAVED || s == TargetState.STALE)) {
+            store.tablesHold(replayed.user()); // the tables hold the user under this tenant
+        }
         if (r == Result.DRAINED || r == Result.QUARANTINED) {
-            Map<String, Object> details = new LinkedHashMap<>();
-            details.put("result", r.id());
-            Map<String, String> targets = new LinkedHashMap<>();
-            states.forEach((t, s) -> targets.put(t.table(), s.id()));
-            details.put("targets", targets);
-            details.put("fields", replayed.fields().keySet().stream().map(dev.agentconfig.core.Field::json).toList());
-            if (keeping != null) {
-                details.put("failureClass", keeping.failureClass().id());
-                details.put("code", keeping.code());
-            }
             Instant now = Instant.now();
-            audit.record(new AuditEvent(now, "sync", replayed.tenantId(), replayed.userId(),
-                    r == Result.DRAINED, details));
+            if (!result.audited()) {
+                // over PostgREST, or when the batch could not write its rows: through the audit trail's queue
+                audit.record(syncAudit(replayed, r, states, keeping, now));
+            }
             changeFeed.publish(dev.agentconfig.core.ConfigChange.settled(replayed,
                     r == Result.DRAINED ? dev.agentconfig.core.ConfigChange.SYNCED
                             : dev.agentconfig.core.SaveOutcome.QUARANTINED, states, now));
         }
         if (r == Result.QUARANTINED) {
             LOG.warn("Sync: local entry {} quarantined: {} {} ({}); fix the data or the database, then POST "
-                    + "/api/v1/agent-config/{}/{}/retry", replayed.user(), keeping.failureClass().id(), keeping.code(),
-                    keeping.message(), replayed.tenantId(), replayed.userId());
+                    + "/api/v1/agent-config/{}/{}/retry (or give it up: POST …/abandon)", replayed.user(),
+                    keeping.failureClass().id(), keeping.code(), keeping.message(), replayed.tenantId(),
+                    replayed.userId());
         } else if (LOG.isDebugEnabled()) {
             LOG.debug("Sync: local entry {} replayed: {} {}", replayed.user(), r.id(), states);
         }
         return outcome;
+    }
+
+    /**
+     * The audit row of an entry whose replay reached every target it was pending for, when the batch that
+     * wrote it can commit it in its own transaction (db/JdbcTargetWrites, through the write port); null when it did not.
+     */
+    public static AuditEvent auditOfDrained(WriteResult result) {
+        SealedSave replayed = result.save();
+        Map<Target, TargetState> states = new EnumMap<>(Target.class);
+        for (Target t : replayed.targets()) {
+            TargetState s = result.state(t);
+            if (s != TargetState.SAVED && s != TargetState.STALE) {
+                return null;
+            }
+        }
+        result.outcomes().forEach((t, o) -> states.put(t, o.state()));
+        return syncAudit(replayed, Result.DRAINED, states, null, Instant.now());
+    }
+
+    /** The "sync" audit row of an entry settled for good: drained or quarantined. */
+    private static AuditEvent syncAudit(SealedSave replayed, Result r, Map<Target, TargetState> states, Failure keeping,
+                                        Instant now) {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("result", r.id());
+        Map<String, String> targets = new LinkedHashMap<>();
+        states.forEach((t, s) -> targets.put(t.table(), s.id()));
+        details.put("targets", targets);
+        details.put("fields", replayed.fields().keySet().stream().map(dev.agentconfig.core.Field::json).toList());
+        if (keeping != null) {
+            details.put("failureClass", keeping.failureClass().id());
+            details.put("code", keeping.code());
+        }
+        return new AuditEvent(now, "sync", replayed.tenantId(), replayed.userId(), r == Result.DRAINED, details);
     }
 
     /**

@@ -53,7 +53,7 @@ public final class SyncPass {
             return skipped(started, "database-unreachable");
         }
         if (lastSkip != null) {
-            LOG.info("Sync: the database is reachable again; {} entries pending", store.pendingCount());
+            LOG.info("Sync: passes resume; {} entries pending", store.pendingCount());
             lastSkip = null;
         }
         List<UserKey> due = store.dueKeys(started);

@@ -1,8 +1,11 @@
 package dev.agentconfig.transport;
 
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.sql.SQLTransientException;
 import java.util.IdentityHashMap;
 import java.util.Set;
@@ -29,13 +32,22 @@ public final class FailureClassifier {
             if (t instanceof CallNotPermittedException) {
                 return Failures.breakerOpen();
             }
-            if (t instanceof java.sql.SQLTransientConnectionException pool && pool.getMessage() != null
+            if (t instanceof SQLTransientConnectionException pool && pool.getMessage() != null
                     && pool.getMessage().contains("Connection is not available")) {
-                // the pool's own timeout (HikariCP): no connection came free in time
-                return new Failure(FailureClass.TRANSIENT, Failures.CODE_POOL_TIMEOUT, Failures.firstLine(pool.getMessage()));
+                return poolTimeout(pool);
             }
             if (t instanceof SQLException sql && sql.getSQLState() != null) {
-                return Failures.ofSqlState(sql.getSQLState(), sql.getMessage());
+                Failure f = Failures.ofSqlState(sql.getSQLState(), sql.getMessage());
+                // "The connection attempt failed." says nothing: the socket's exception below it does
+                for (Throwable below = t.getCause(); below != null && below != below.getCause(); below = below.getCause()) {
+                    if (below instanceof UnknownHostException) {
+                        return f.because(Failure.Cause.UNKNOWN_HOST, "unknown host " + below.getMessage());
+                    }
+                    if (below instanceof ConnectException) {
+                        return f.because(Failure.Cause.CONNECTION_REFUSED, f.message());
+                    }
+                }
+                return f;
             }
             if (t instanceof SQLTransientException) {
                 return new Failure(FailureClass.TRANSIENT, "08001", Failures.firstLine(t.getMessage()));
@@ -43,6 +55,14 @@ public final class FailureClassifier {
             if (ioCause == null && t instanceof IOException) {
                 ioCause = t;
             }
+        }
+        if (ioCause instanceof UnknownHostException) {
+            return new Failure(FailureClass.TRANSIENT, Failures.CODE_IO, "unknown host " + ioCause.getMessage(),
+                    Failure.Cause.UNKNOWN_HOST);
+        }
+        if (ioCause instanceof ConnectException) {
+            return new Failure(FailureClass.TRANSIENT, Failures.CODE_IO, Failures.firstLine(ioCause.getMessage()),
+                    Failure.Cause.CONNECTION_REFUSED);
         }
         if (ioCause instanceof SocketTimeoutException) {
             return new Failure(FailureClass.TRANSIENT, Failures.CODE_TIMEOUT, Failures.firstLine(ioCause.toString()));
@@ -52,5 +72,23 @@ public final class FailureClassifier {
         }
         // Unknown failures are retried rather than quarantined: the data is not known to be at fault.
         return new Failure(FailureClass.TRANSIENT, "unknown", Failures.firstLine(String.valueOf(error)));
+    }
+
+    /**
+     * The pool's own timeout (HikariCP): no connection came free in time. With no connection failure behind
+     * it every connection is busy (load); with one (the pool kept failing to open a connection: HikariCP
+     * attaches the last failure) the database is gone, and that failure says why (refused, unknown host,
+     * credentials). The code stays pool-timeout either way (not retried in the request, a probe decides); the
+     * message is the cause's, never the pool's counters.
+     */
+    private Failure poolTimeout(SQLTransientConnectionException pool) {
+        Throwable behind = pool.getCause();
+        if (behind == null) {
+            return new Failure(FailureClass.TRANSIENT, Failures.CODE_POOL_TIMEOUT,
+                    "no database connection came free in time: every connection is busy", Failure.Cause.POOL_EXHAUSTED);
+        }
+        Failure why = classify(behind);
+        Failure.Cause cause = why.cause() == Failure.Cause.OTHER ? Failure.Cause.UNREACHABLE : why.cause();
+        return new Failure(FailureClass.TRANSIENT, Failures.CODE_POOL_TIMEOUT, why.message(), cause);
     }
 }

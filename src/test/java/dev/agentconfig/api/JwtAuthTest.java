@@ -257,4 +257,45 @@ class JwtAuthTest extends ServiceTestSupport {
         String ok = UserJwts.user(SECRET, tenant, me).sign();
         assertThat(getAs("Bearer " + ok, "/api/v1/agent-config/" + tenant + "/" + me).statusCode()).isEqualTo(200);
     }
+
+    // ----- bounded lifetime (agentconfig.auth.max-token-lifetime, 24 h by default) and no future iat ------
+
+    @Test
+    void aTokenLivingLongerThanTheMaximumLifetimeIsRefused() {
+        UUID me = UUID.randomUUID();
+        Instant now = Instant.now();
+        HttpResponse<String> year = putWith(UserJwts.user(SECRET, tenant, me).with("iat", now)
+                .with("exp", now.plus(java.time.Duration.ofDays(365))), me);
+        assertStatus(year, 401);
+        assertThat(json(year).get("detail").asText()).contains("lifetime beyond 86400 s");
+        // without iat the lifetime counts from now
+        HttpResponse<String> noIat = putWith(UserJwts.user(SECRET, tenant, me).with("iat", null)
+                .with("exp", now.plus(java.time.Duration.ofHours(25))), me);
+        assertStatus(noIat, 401);
+        assertThat(json(noIat).get("detail").asText()).contains("lifetime beyond");
+        // issued a while ago with a 25 h lifetime: refused even though it expires within 24 h from now
+        HttpResponse<String> issuedEarlier = putWith(UserJwts.user(SECRET, tenant, me)
+                .with("iat", now.minus(java.time.Duration.ofHours(2)))
+                .with("exp", now.plus(java.time.Duration.ofHours(23))), me);
+        assertStatus(issuedEarlier, 401);
+        assertThat(profileRow(me)).isEmpty();
+        // exactly the maximum is fine
+        HttpResponse<String> day = putWith(UserJwts.user(SECRET, tenant, me).with("iat", now)
+                .with("exp", now.plus(java.time.Duration.ofHours(24))), me);
+        assertThat(day.statusCode()).as(day.body()).isEqualTo(200);
+    }
+
+    @Test
+    void aTokenIssuedInTheFutureIsRefused() {
+        UUID me = UUID.randomUUID();
+        Instant now = Instant.now();
+        HttpResponse<String> future = putWith(UserJwts.user(SECRET, tenant, me).with("iat", now.plusSeconds(600))
+                .with("exp", now.plusSeconds(1200)), me);
+        assertStatus(future, 401);
+        assertThat(json(future).get("detail").asText()).contains("issued in the future");
+        assertThat(profileRow(me)).isEmpty();
+        // within the clock skew (30 s) it is accepted
+        HttpResponse<String> skew = putWith(UserJwts.user(SECRET, tenant, me).with("iat", now.plusSeconds(5)), me);
+        assertThat(skew.statusCode()).as(skew.body()).isEqualTo(200);
+    }
 }

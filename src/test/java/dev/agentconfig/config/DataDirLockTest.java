@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -22,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.agentconfig.AppConfiguration;
 import dev.agentconfig.db.EmbeddedDatabase;
+import dev.agentconfig.testing.ServiceProcess;
 import org.apache.camel.main.Main;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -38,6 +40,33 @@ class DataDirLockTest {
     @AfterAll
     static void stopDatabases() {
         EmbeddedDatabase.stopAll();
+    }
+
+    @Test
+    void theDataDirectoryIsTheOwnersAloneAndSoIsItsLockFile() throws Exception {
+        Path fresh = Files.createTempDirectory("acs-perm-").resolve("data");
+        DataDirLock created = DataDirLock.acquire(fresh);
+        try {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh))).isEqualTo("rwx------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh.resolve(".lock"))))
+                    .isEqualTo("rw-------");
+        } finally {
+            created.stop();
+        }
+        // one an operator made (or an older version left) readable by everyone is narrowed at start
+        Path wide = Files.createTempDirectory("acs-perm-").resolve("data");
+        Files.createDirectories(wide);
+        Files.setPosixFilePermissions(wide, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.write(wide.resolve(".lock"), new byte[0]);
+        Files.setPosixFilePermissions(wide.resolve(".lock"), PosixFilePermissions.fromString("rw-r--r--"));
+        DataDirLock narrowed = DataDirLock.acquire(wide);
+        try {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(wide))).isEqualTo("rwx------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(wide.resolve(".lock"))))
+                    .isEqualTo("rw-------");
+        } finally {
+            narrowed.stop();
+        }
     }
 
     @Test
@@ -58,7 +87,9 @@ class DataDirLockTest {
 
             // another process: the packaged service's main class, from the test class path
             int port = freePort();
-            Path out = data.resolveSibling("second-process.log");
+            // where CI's plaintext-key scan reads every started process's output
+            Files.createDirectories(ServiceProcess.LOG_DIR);
+            Path out = ServiceProcess.LOG_DIR.resolve("DataDirLockTest-second-" + myPid + ".log");
             Process other = new ProcessBuilder(List.of(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
                     "-cp", System.getProperty("java.class.path"),

@@ -77,6 +77,9 @@ class DocsCheckIT {
             fail("stale docs (fix the doc, or the code it describes):\n" + String.join("\n\n", failures));
         }
         assertThat(ran).as("shell blocks run").isEqualTo(runnable).isPositive();
+        // the docs save keys (key_TESTSECRET_…) and reveal one: none of them reached the jar's log
+        assertThat(service.output()).as("the jar's log").contains("Embedded PostgreSQL started")
+                .doesNotContain("key_TESTSECRET_");
         assertThat(data.resolve("pg/postmaster.pid")).as("the service stopped the database the walk restarted")
                 .doesNotExist();
     }

@@ -88,12 +88,12 @@ class InboxRouteTest extends ServiceTestSupport {
         // the refused message is kept for an operator, its key redacted
         JsonNode kept = json(Files.readString(error.resolve("refused-key.json")));
         assertThat(kept.get("tenantId").asText()).isEqualTo(tenant);
-        assertThat(kept.get("callAgentID").asText()).isEqualTo("typo");
         // (compared without printing: a failure message must not carry a key either)
         assertThat(kept.get("retellApiKey").asText().equals(dev.agentconfig.crypto.FieldCipher.mask(key)))
                 .as("retellApiKey is kept as its mask").isTrue();
-        assertThat(kept.get("retellApiKEY").asText().equals(dev.agentconfig.crypto.FieldCipher.mask(misplaced)))
-                .as("a key under an unknown field is kept as its mask").isTrue();
+        // unknown fields are not kept at all, name and value (the reason says which one was refused)
+        assertThat(kept.has("retellApiKEY")).isFalse();
+        assertThat(kept.has("callAgentID")).isFalse();
         assertThat(Files.readString(reason1)).startsWith("400").contains("unknown field")
                 .contains("retellApiKey redacted");
         // of the one that is not JSON, only its size and a hash
@@ -183,5 +183,90 @@ class InboxRouteTest extends ServiceTestSupport {
         }
         assertThat(inbox().resolve(escape)).exists();
         assertThat(profileRow(user)).isEmpty();
+    }
+
+    // ----- issue 19: symbolic links, control characters in names, what a refused copy keeps ---------------
+
+    @Test
+    void aRefusedCopyKeepsOnlyWhatAnOperatorNeeds() throws Exception {
+        String tenant = newTenant();
+        UUID user = newUser();
+        drop("refused-values.json", "{\"tenantId\":\"" + tenant + "\",\"userId\":\"" + user
+                + "\",\"callAgentId\":\"agent_private_call_1234\",\"smsAgentId\":\"agent_private_sms_5678\","
+                + "\"editedAt\":\"2024-05-01T10:11:12Z\",\"myPrivateNote\":\"call me at 555-0100\"}");
+
+        Path reason = inbox().resolve(".error/refused-values.json.reason.txt");
+        await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(reason));
+
+        String copyText = Files.readString(inbox().resolve(".error/refused-values.json"));
+        JsonNode kept = json(copyText);
+        assertThat(kept.get("tenantId").asText()).isEqualTo(tenant);
+        assertThat(kept.get("userId").asText()).isEqualTo(user.toString());
+        assertThat(kept.get("callAgentId").asText()).contains("…").isNotEqualTo("agent_private_call_1234");
+        assertThat(kept.get("smsAgentId").asText()).contains("…");
+        assertThat(kept.get("editedAt").asText()).contains("…");
+        assertThat(kept.has("myPrivateNote")).isFalse();
+        assertThat(copyText).doesNotContain("agent_private_call_1234").doesNotContain("agent_private_sms_5678")
+                .doesNotContain("2024-05-01T10:11:12Z").doesNotContain("myPrivateNote").doesNotContain("555-0100");
+        // which field was wrong, and why
+        assertThat(Files.readString(reason)).startsWith("400").contains("unknown field").contains("myPrivateNote")
+                .contains("1 other field not kept");
+        assertThat(profileRow(user)).isEmpty();
+    }
+
+    @Test
+    void aSymbolicLinkIsRefusedAndNeverFollowed() throws Exception {
+        String tenant = newTenant();
+        UUID user = newUser();
+        // a valid message elsewhere, and a file that must never be read through the inbox
+        Path elsewhere = dataDir.resolve("elsewhere-" + UUID.randomUUID() + ".json");
+        Files.writeString(elsewhere, "{\"tenantId\":\"" + tenant + "\",\"userId\":\"" + user
+                + "\",\"callAgentId\":\"through_a_link\"}");
+        Path secret = dataDir.resolve("secret-" + UUID.randomUUID());
+        String secretText = "root:x:0:0:" + UUID.randomUUID();
+        Files.writeString(secret, secretText);
+        Files.createSymbolicLink(inbox().resolve("link-to-message.json"), elsewhere);
+        Files.createSymbolicLink(inbox().resolve("link-to-secret.json"), secret);
+
+        Path reason1 = inbox().resolve(".error/link-to-message.json.reason.txt");
+        Path reason2 = inbox().resolve(".error/link-to-secret.json.reason.txt");
+        await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(reason1) && Files.exists(reason2));
+
+        // before: the linked message was saved, and the linked secret's size and hash were written down
+        assertThat(profileRow(user)).isEmpty();
+        String sha256 = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(secretText.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        for (Path reason : new Path[] {reason1, reason2}) {
+            assertThat(Files.readString(reason)).startsWith("400").contains("symbolic link").contains("not followed")
+                    .doesNotContain("sha256").doesNotContain(sha256).doesNotContain("bytes");
+        }
+        assertThat(inbox().resolve(".error/link-to-message.json")).doesNotExist();
+        assertThat(inbox().resolve(".error/link-to-secret.json")).doesNotExist();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(inbox().resolve("link-to-secret.json"),
+                java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        // the targets are untouched
+        assertThat(Files.readString(secret)).isEqualTo(secretText);
+        assertThat(Files.readString(elsewhere)).contains("through_a_link");
+    }
+
+    @Test
+    void aFileNameWithAControlCharacterIsRefusedVisibly() throws Exception {
+        String tenant = newTenant();
+        UUID user = newUser();
+        drop("line\nbreak.json", "{\"tenantId\":\"" + tenant + "\",\"userId\":\"" + user
+                + "\",\"callAgentId\":\"c_newline\"}");
+
+        // before: never picked up, never saved, no trace but the file itself
+        Path reason = inbox().resolve(".error/line%0Abreak.json.reason.txt");
+        await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(reason));
+
+        assertThat(Files.readString(reason)).startsWith("400").contains("control characters")
+                .contains("line%0Abreak.json");
+        JsonNode kept = json(Files.readString(inbox().resolve(".error/line%0Abreak.json")));
+        assertThat(kept.get("userId").asText()).isEqualTo(user.toString());
+        assertThat(kept.get("callAgentId").asText()).doesNotContain("c_newline");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(inbox().resolve("line\nbreak.json")));
+        assertThat(profileRow(user)).isEmpty();
+        assertThat(logs.text()).doesNotContain("line\nbreak.json");
     }
 }

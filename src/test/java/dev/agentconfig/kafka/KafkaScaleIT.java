@@ -138,13 +138,19 @@ class KafkaScaleIT {
             producer.start();
             mark(timeline, t0, "producing " + RECORDS + " records");
 
-            sleep(4_000);
+            // the database goes while both instances are consuming: each has committed records to it
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> committedBy(ra) > 0 && committedBy(rb) > 0);
             db.stop();
             mark(timeline, t0, "database stopped");
-            sleep(3_000);
+            // B is killed only once it holds saves it parked in its local store (acknowledged to Kafka by the
+            // commit, in no table): the restarted B must drain exactly those
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> entries(dataB) > 0);
             b.kill();
+            long parkedByB = entries(dataB);
             String killedOutput = b.output();
-            mark(timeline, t0, "instance B killed (SIGKILL)");
+            mark(timeline, t0, "instance B killed (SIGKILL) holding " + parkedByB + " parked saves");
+            assertThat(parkedByB).as("entries in B's local store after the kill").isPositive();
             sleep(4_000);
             db.start();
             mark(timeline, t0, "database started");
@@ -237,6 +243,15 @@ class KafkaScaleIT {
             return files.filter(Files::isRegularFile)
                     .filter(f -> f.getFileName().toString().endsWith(".json") && !f.getFileName().toString().startsWith("."))
                     .count();
+        }
+    }
+
+    /** Records the instance's consumers committed after writing them to the database (its Kafka metrics). */
+    private static long committedBy(ServiceProcess s) {
+        try {
+            return health(s).get("checks").get("kafka").path("committed").asLong();
+        } catch (RuntimeException e) {
+            return 0;
         }
     }
 

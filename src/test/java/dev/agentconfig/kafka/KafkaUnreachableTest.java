@@ -22,6 +22,8 @@ import org.junit.jupiter.api.Test;
 class KafkaUnreachableTest extends ServiceTestSupport {
     // static: CamelTestSupport asks for the properties from its constructor
     private static final int DEAD_PORT = freePort();
+    /** The change feed's producer leaves max.block.ms at Kafka's default. */
+    private static final Duration PRODUCER_MAX_BLOCK = Duration.ofSeconds(60);
 
     @Override
     protected Properties extraProperties() {
@@ -36,15 +38,17 @@ class KafkaUnreachableTest extends ServiceTestSupport {
     @Test
     void savesDoNotWaitForAnUnreachableBrokerAndHealthSaysSo() {
         String tenant = newTenant();
+        long t0 = System.nanoTime();
         for (int i = 0; i < 20; i++) {
-            long t0 = System.nanoTime();
             HttpResponse<String> r = put(tenant, UUID.randomUUID(), "{\"callAgentId\":\"c" + i + "\"}");
-            long ms = (System.nanoTime() - t0) / 1_000_000;
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             assertThat(json(r).get("status").asText()).isEqualTo("saved");
-            // the producer may block for a minute on metadata; a save must not
-            assertThat(ms).as("save %d took %d ms", i, ms).isLessThan(3_000);
         }
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        // the producer blocks up to max.block.ms (60 s, Kafka's default) on the first send's metadata: a save that
+        // waited for it would take that long, so the 20 together come in under half of one such wait (a bound
+        // about the broker's timeout, not about speed: the saves' latency is the benchmark's)
+        assertThat(ms).as("20 saves took %d ms", ms).isLessThan(PRODUCER_MAX_BLOCK.dividedBy(2).toMillis());
         HttpResponse<String> metrics = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/observe/metrics"))
                 .header("Authorization", "Bearer " + serviceToken).GET());
         // 20 changes, at most 5 waiting and 1 in the feed's hands: the rest dropped and counted

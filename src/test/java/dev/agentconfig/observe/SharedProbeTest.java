@@ -40,7 +40,7 @@ class SharedProbeTest {
             for (int i = 0; i < 32; i++) {
                 answers.add(pool.submit(probe::get));
             }
-            await().atMost(Duration.ofSeconds(5)).until(() -> running.get() == 1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> running.get() == 1);
             release.countDown();
             for (Future<String> f : answers) {
                 assertThat(f.get(5, TimeUnit.SECONDS)).isEqualTo("UP");

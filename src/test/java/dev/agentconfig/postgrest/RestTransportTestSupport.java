@@ -27,6 +27,7 @@ import com.github.tomakehurst.wiremock.core.WireMockConfiguration;
 import com.github.tomakehurst.wiremock.matching.RequestPatternBuilder;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import dev.agentconfig.json.Json;
+import dev.agentconfig.testing.ConsoleCapture;
 import dev.agentconfig.testing.ServiceTestSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -49,10 +50,13 @@ public abstract class RestTransportTestSupport extends ServiceTestSupport {
     protected WireMockServer stub;
     /** A new-style secret key (not a JWT), unique per class: searched for in logs, files and answers. */
     protected String supabaseKey;
+    /** What the class printed outside log4j (which {@code logs} captures), read before surefire writes its report. */
+    private ConsoleCapture console;
 
     @Override
     protected final Properties extraProperties() {
         if (stub == null) {
+            console = ConsoleCapture.attach();
             // the stub's own reports (an unmatched request is printed with every header, the key
             // included) are the test's, not the service's output: silenced, so the leak checks below
             // judge only what the service wrote
@@ -100,9 +104,13 @@ public abstract class RestTransportTestSupport extends ServiceTestSupport {
     @AfterAll
     void keyNeverLeaked() {
         try {
+            // the captured output, complete while the class runs (the report file under target/surefire-reports
+            // is written after the class: reading it here judged an earlier run's, or nothing)
+            console.detach();
             assertThat(logs.text()).as("the Supabase key appeared in the log output").doesNotContain(supabaseKey);
+            assertThat(console.text()).as("the Supabase key appeared in the console output").doesNotContain(supabaseKey)
+                    .doesNotContain(KEY_PREFIX);
             assertKeyNotInFiles(dataDir);
-            assertKeyNotInFiles(Path.of("target", "surefire-reports"));
         } finally {
             stub.stop();
         }

@@ -195,10 +195,10 @@ class DiagnosticsPageBrowserTest extends ReadTestSupport {
             WebElement result = e.getValue().findElement(By.cssSelector("td.result"));
             String background = e.getValue().findElement(By.cssSelector("td")).getCssValue("background-color");
             if (failing.contains(e.getKey())) {
-                assertThat(result.getText()).as(e.getKey()).isEqualTo("FAIL");
+                assertThat(result.getText()).as(e.getKey()).isEqualTo("Fail");
                 assertThat(background).as("highlight of %s", e.getKey()).isEqualTo(FAIL_BACKGROUND);
             } else {
-                assertThat(result.getText()).as(e.getKey()).isEqualTo("PASS");
+                assertThat(result.getText()).as(e.getKey()).isEqualTo("Pass");
                 assertThat(background).as("no highlight on %s", e.getKey()).isNotEqualTo(FAIL_BACKGROUND);
             }
         }
@@ -220,7 +220,7 @@ class DiagnosticsPageBrowserTest extends ReadTestSupport {
         assertThat(callRow.findElements(By.cssSelector("td")).get(3).getText()).contains("call_legacy",
                 "from user_settings");
         assertThat(browser.findElement(By.cssSelector("#locations tr.location-status")).getText())
-                .contains("empty", "ok");
+                .contains("nothing for this user", "holds a row");
         // the page shows neither the plaintext key nor the token it was given
         String page = browser.findElement(By.tagName("body")).getText();
         assertThat(page.contains(plaintext)).as("plaintext key on the page").isFalse();

@@ -41,6 +41,9 @@ class ReadFailureTest extends ReadTestSupport {
         String dbOnlyTenant = newTenant();
         UUID dbOnlyUser = newUser();
         assertThat(put(dbOnlyTenant, dbOnlyUser, "{\"callAgentId\":\"call_only_db\"}").statusCode()).isEqualTo(200);
+        String unseenTenant = newTenant();
+        UUID unseenUser = newUser();
+        insertProfile(unseenTenant, unseenUser, null, "{\"call_agent_id\":\"call_unseen\"}", "{\"callAgentId\":1}");
         stopDatabase();
         try {
             assertThat(put(tenant, user, "{\"smsAgentId\":\"sms_outage\"}").statusCode()).isEqualTo(202);
@@ -54,8 +57,10 @@ class ReadFailureTest extends ReadTestSupport {
             JsonNode view = json(r);
             assertThat(view.get("smsAgentId").asText()).isEqualTo("sms_outage");
             assertThat(view.get("fields").get("smsAgentId").get("source").asText()).isEqualTo("local_store");
-            // what only the database holds cannot be read now: absent, and the answer says why
-            assertThat(view.get("callAgentId").isNull()).isTrue();
+            // what only the database holds cannot be read now: answered from this server's last-known copy
+            // (read/LastKnownReadTest), and the answer says why
+            assertThat(view.get("callAgentId").asText()).isEqualTo("call_db");
+            assertThat(view.get("fields").get("callAgentId").get("source").asText()).isEqualTo("last_known");
             for (String table : List.of("user_profiles", "user_settings")) {
                 JsonNode source = view.get("sources").get(table);
                 assertThat(source.get("status").asText()).isEqualTo("error");
@@ -66,8 +71,13 @@ class ReadFailureTest extends ReadTestSupport {
             }
             assertThat(view.get("sources").get("local_store").get("status").asText()).isEqualTo("ok");
 
+            // a user saved through this server before the outage: its last-known copy answers
+            HttpResponse<String> known = getConfig(dbOnlyTenant, dbOnlyUser);
+            assertThat(known.statusCode()).as(known.body()).isEqualTo(200);
+            assertThat(json(known).get("callAgentId").asText()).isEqualTo("call_only_db");
+
             // a user only the database knows: not "404 unknown" (it may exist), but 503
-            HttpResponse<String> unknown = getConfig(dbOnlyTenant, dbOnlyUser);
+            HttpResponse<String> unknown = getConfig(unseenTenant, unseenUser);
             assertThat(unknown.statusCode()).as(unknown.body()).isEqualTo(503);
             assertThat(unknown.headers().firstValue("Content-Type")).hasValue("application/problem+json");
             assertThat(json(unknown).get("sources").get("user_profiles").get("status").asText()).isEqualTo("error");

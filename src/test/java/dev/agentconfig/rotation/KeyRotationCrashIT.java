@@ -213,6 +213,9 @@ class KeyRotationCrashIT {
         } finally {
             first.close();
         }
+        // the process that received every plaintext key
+        assertThat(first.output()).as("the seeding process's log").contains("Embedded PostgreSQL started")
+                .doesNotContain("key_TESTSECRET_");
         return seeded;
     }
 

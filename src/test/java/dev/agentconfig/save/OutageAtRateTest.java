@@ -134,10 +134,10 @@ class OutageAtRateTest extends ServiceTestSupport {
 
         long back = System.nanoTime();
         startDatabase();
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
                 .until(() -> count("user_profiles", tenant) == SAVES && count("user_settings", tenant) == SAVES);
         double drained = (System.nanoTime() - back) / 1e9;
-        await().atMost(Duration.ofSeconds(5)).until(() -> users.stream().allMatch(u -> localEntry(tenant, u).isEmpty()));
+        await().atMost(Duration.ofSeconds(30)).until(() -> users.stream().allMatch(u -> localEntry(tenant, u).isEmpty()));
         assertThat(logs.text()).contains("drained " + SAVES + " entries in");
 
         long[] all = latencies.stream().flatMapToLong(java.util.Arrays::stream).sorted().toArray();

@@ -66,13 +66,13 @@ class TargetBreakersTest {
                 answers.set(false);
                 breakers.tripIfUnreachable(REFUSED);
                 assertThat(probes.get()).isEqualTo(1);
-                await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
                         .until(() -> breakers.profile().getState() == CircuitBreaker.State.FORCED_OPEN
                                 && breakers.settings().getState() == CircuitBreaker.State.FORCED_OPEN);
 
                 // back: the probe closes both and asks for the drain on return
                 answers.set(true);
-                await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
                         .until(() -> breakers.profile().getState() == CircuitBreaker.State.CLOSED
                                 && breakers.settings().getState() == CircuitBreaker.State.CLOSED && backAgain.get() > 0);
                 assertThat(backAgain.get()).isEqualTo(1);

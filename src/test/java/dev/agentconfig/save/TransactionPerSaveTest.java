@@ -84,7 +84,7 @@ class TransactionPerSaveTest extends ServiceTestSupport {
                 }
                 assertThat(pids).isNotEmpty();
                 String gone = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(ARRAY" + pids + ")";
-                await().atMost(Duration.ofSeconds(5)).until(() -> {
+                await().atMost(Duration.ofSeconds(30)).until(() -> {
                     try (java.sql.ResultSet rs = st.executeQuery(gone)) {
                         rs.next();
                         return rs.getInt(1) == 0;

@@ -16,6 +16,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.agentconfig.core.UserKey;
@@ -29,9 +33,12 @@ import org.slf4j.LoggerFactory;
  * for 30 users; then, at the same time: the scheduled pass (every 100 ms), a client calling
  * POST /api/v1/sync in a loop, three clients saving random fields over HTTP, and a "schema
  * flapper" that renames the settings function away now and then, so some of those saves are
- * parked and merged into entries while they are being replayed. At the end every field in both
- * tables holds the value of the newest acknowledged save, and no entry was ever replayed by two
- * passes at once (passes are serialised).
+ * parked and merged into entries while they are being replayed. The race this is about is also
+ * made to happen once for certain: the first batch replayed after the tables are back stops between
+ * its database write and its settling while a save for one of its users is parked (the settings
+ * function renamed away) and merged into that entry; the test asserts it was counted as changed
+ * during replay. At the end every field in both tables holds the value of the newest acknowledged
+ * save, and no entry was ever replayed by two passes at once (passes are serialised).
  */
 class SyncConcurrencyTest extends SyncTestSupport {
     private static final Logger LOG = LoggerFactory.getLogger(SyncConcurrencyTest.class);
@@ -40,6 +47,8 @@ class SyncConcurrencyTest extends SyncTestSupport {
 
     private final Set<UserKey> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicInteger overlaps = new AtomicInteger();
+    /** Armed once the tables are back: the next batch to settle runs it (once), between write and settle. */
+    private final AtomicReference<Consumer<UserKey>> duringReplay = new AtomicReference<>();
 
     @Override
     protected Properties extraProperties() {
@@ -80,7 +89,15 @@ class SyncConcurrencyTest extends SyncTestSupport {
         });
         // a slow disk: widens the window between a batch's database write and its settling, so
         // that saves merged into an entry during its replay actually happen in this test
-        AdviceWith.adviceWith(context, "replay-batch", a -> a.weaveById("settle-replay").before().process(ex -> pause(15)));
+        AdviceWith.adviceWith(context, "replay-batch", a -> a.weaveById("settle-replay").before().process(ex -> {
+            @SuppressWarnings("unchecked")
+            List<UserKey> keys = ex.getProperty("test.keys", List.class);
+            Consumer<UserKey> race = keys.isEmpty() ? null : duringReplay.getAndSet(null);
+            if (race != null) {
+                race.accept(keys.get(0));
+            }
+            pause(15);
+        }));
         String tenant = newTenant();
         List<UUID> users = new ArrayList<>();
         for (int i = 0; i < USERS; i++) {
@@ -91,6 +108,24 @@ class SyncConcurrencyTest extends SyncTestSupport {
             acknowledged(u, "callAgentId", "c0", a.get("version").asLong());
             acknowledged(u, "smsAgentId", "s0", a.get("version").asLong());
         }));
+        // the race, for certain: a save for a user whose entry is being replayed (written, not yet settled), parked
+        // because its user_settings write fails, and merged into that entry. Armed after the tables are back, so
+        // the batch that takes it is one whose write reached the database; 40 entries wait, so a batch will come
+        AtomicReference<UserKey> raced = new AtomicReference<>();
+        duringReplay.set(key -> {
+            execute("ALTER FUNCTION public.update_user_api_keys(uuid, text, jsonb, jsonb, jsonb) RENAME TO update_user_api_keys_away");
+            try {
+                JsonNode a = putQueued(tenant, key.userId(), "{\"smsAgentId\":\"s_raced\"}");
+                acknowledged(key.userId(), "smsAgentId", "s_raced", a.get("version").asLong());
+            } finally {
+                execute("ALTER FUNCTION public.update_user_api_keys_away(uuid, text, jsonb, jsonb, jsonb) RENAME TO update_user_api_keys");
+            }
+            raced.set(key);
+        });
+        await().atMost(Duration.ofSeconds(60)).until(() -> raced.get() != null);
+        // ... and the pass saw it: counted as changed during replay (its entry kept for a later pass; the newest value
+        // in both tables is checked with all the others at the end)
+        await().atMost(Duration.ofSeconds(60)).until(() -> changedDuringReplay(logs.text()) >= 1);
 
         AtomicBoolean stop = new AtomicBoolean();
         int logMark = logs.text().length();
@@ -157,15 +192,21 @@ class SyncConcurrencyTest extends SyncTestSupport {
             }
         }
         assertThat(overlaps.get()).as("entries replayed by two passes at once").isZero();
-        var m = java.util.regex.Pattern.compile("(\\d+) changed during replay").matcher(logs.text().substring(logMark));
-        int changedAll = 0;
-        while (m.find()) {
-            changedAll += Integer.parseInt(m.group(1));
-        }
+        int changedAll = changedDuringReplay(logs.text().substring(logMark));
         changed.set(changedAll);
         LOG.info("SYNC-CONCURRENCY {} saves ({} parked while passes ran), {} POST /sync passes plus the scheduled "
                         + "ones; {} times a save was merged into an entry during its replay (kept for the next pass); newest value won in both tables",
                 3 * SAVES_PER_CLIENT, parked.get(), posts.get(), changed.get());
+    }
+
+    /** Saves merged into entries while they were replayed, from the passes' log lines. */
+    private static int changedDuringReplay(String log) {
+        Matcher m = Pattern.compile("(\\d+) changed during replay").matcher(log);
+        int changed = 0;
+        while (m.find()) {
+            changed += Integer.parseInt(m.group(1));
+        }
+        return changed;
     }
 
     private static void pause(long ms) {

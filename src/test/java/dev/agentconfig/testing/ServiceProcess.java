@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -23,9 +24,14 @@ import org.awaitility.Awaitility;
 
 /**
  * The packaged service as a real process ({@code java -jar target/agent-config-sync.jar}, run
- * from the repository root), for tests of start-up, signals and restarts.
+ * from the repository root), for tests of start-up, signals and restarts. Everything the process
+ * prints (stdout and stderr: its whole log) goes to a file under {@link #LOG_DIR}, which outlives
+ * the test's temporary directories and which CI's plaintext-key scan ({@code .ci/no-plaintext-key},
+ * called by {@code .ci/run}) reads with the test reports.
  */
 public final class ServiceProcess implements AutoCloseable {
+    /** Where every started process's output stays: {@code target/process-logs}. */
+    public static final Path LOG_DIR = jar().getParent().resolve("process-logs");
     private static final Pattern PG_PORT = Pattern.compile("Embedded PostgreSQL started on 127\\.0\\.0\\.1:(\\d+)");
 
     private final Path dataDir;
@@ -35,8 +41,8 @@ public final class ServiceProcess implements AutoCloseable {
     private final List<String> programArgs;
     private Process process;
     private Path output;
-    /** Across instances: every process of a test class writes its own output file. */
-    private static final java.util.concurrent.atomic.AtomicInteger STARTS = new java.util.concurrent.atomic.AtomicInteger();
+    /** Across instances: every process of a test JVM writes its own output file. */
+    private static final AtomicInteger STARTS = new AtomicInteger();
 
     public ServiceProcess(Path dataDir, int port, Map<String, String> env, List<String> extraArgs) {
         this(dataDir, port, env, extraArgs, List.of());
@@ -59,7 +65,10 @@ public final class ServiceProcess implements AutoCloseable {
 
     public ServiceProcess start() {
         try {
-            output = dataDir.resolveSibling(dataDir.getFileName() + "-out-" + STARTS.incrementAndGet() + ".log");
+            Files.createDirectories(LOG_DIR);
+            // unique across test JVMs (failsafe and surefire may both start processes) and runs of one JVM
+            output = LOG_DIR.resolve(caller() + "-" + ProcessHandle.current().pid() + "-" + STARTS.incrementAndGet()
+                    + ".log");
             List<String> cmd = new ArrayList<>(List.of(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Xmx512m",
@@ -79,6 +88,20 @@ public final class ServiceProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The test class that started the process (the first *Test or *IT class on the stack), for the log's name. */
+    private static String caller() {
+        return StackWalker.getInstance()
+                .walk(frames -> frames.map(StackWalker.StackFrame::getClassName)
+                        .map(name -> name.substring(name.lastIndexOf('.') + 1).replaceAll("\\$.*", ""))
+                        .filter(name -> name.endsWith("Test") || name.endsWith("IT")).findFirst())
+                .orElse("process");
+    }
+
+    /** The file the process writes its output to (under {@link #LOG_DIR}); null before {@link #start()}. */
+    public Path outputFile() {
+        return output;
     }
 
     /** Waits until the HTTP port answers (any status). */

@@ -138,6 +138,11 @@ public abstract class ServiceTestSupport extends CamelMainTestSupport {
         // pass would drain local entries that other tests assert on. POST /api/v1/sync still works.
         p.setProperty("agentconfig.sync.interval", "60m");
         p.setProperty("agentconfig.sync.initial-delay", "60m");
+        // tests send hundreds of requests a second as one user or one address: the rate limits are out of
+        // their way unless a class tests them (HttpRateLimitTest sets its own)
+        p.setProperty("agentconfig.http.rate.per-user", "1000000");
+        p.setProperty("agentconfig.http.rate.per-address", "1000000");
+        p.setProperty("agentconfig.http.rate.per-service", "1000000");
         p.putAll(extraProperties());
         configuration.withUseOverridePropertiesWithPropertiesComponent(p);
     }
