@@ -668,7 +668,8 @@ public final class JdbcTargetWrites extends ServiceSupport implements TargetWrit
 
     /** A connection the pool closed after it was lost answers without a code: it is a lost connection. */
     private Failure lostIfClosed(Connection c, SQLException e) {
-        return classifier.classify(e.getSQLState() == null && closed(c) ? new SQLException(e.getMessage(), Failures.CONNECTION_LOST_STATE, e) : e);
+        return classifier.classify(e.getSQLState() == null && closed(c)
+                ? new SQLException(e.getMessage(), Failures.CONNECTION_LOST_STATE, e) : e);
     }
 
     private static boolean closed(Connection c) {

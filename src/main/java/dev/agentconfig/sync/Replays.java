@@ -232,7 +232,8 @@ public final class Replays {
 
     /**
      * The audit row of an entry whose replay reached every target it was pending for, when the batch that
-     * wrote it can commit it in its own transaction (db/JdbcTargetWrites, through the write port); null when it did not.
+     * wrote it can commit it in its own transaction (db/JdbcTargetWrites, through the write port); null when it
+     * did not.
      */
     public static AuditEvent auditOfDrained(WriteResult result) {
         SealedSave replayed = result.save();
