@@ -24,6 +24,14 @@ const EDIT_PREFIX = NS + 'edit:';
 const META_PREFIX = NS + 'meta:';
 /** The newest editedAt this browser handed out (edits of one browser stay in order). */
 const CLOCK_KEY = NS + 'clock';
+/**
+ * Per user, what the service last confirmed (values as the service shows them: the API key masked,
+ * never the plaintext): agent-config:v1:known:<tenant>/<user>. A read that cannot reach the service
+ * answers from it, each field marked source 'last_known' with its asOf.
+ */
+const KNOWN_PREFIX = NS + 'known:';
+/** The last attempt to reach the service, from any tab: {reached, at, status}. status().online reads it. */
+const REACH_KEY = NS + 'reach';
 const LEASE_PREFIX = NS + 'lease:';
 const LOCK_PREFIX = 'agent-config:v1:';
 const DB_NAME = 'agent-config-outbox';
@@ -143,6 +151,7 @@ class AgentConfigClient extends EventTarget {
       const answer = await this.#send(record, body, live);
       if (answer.kind === 'ok') {
         this.#remove(record);
+        this.#rememberSaved(record, body, answer.body);
         this.#updateMeta(user, (m) => {
           m.lost = (m.lost || []).filter((l) => !live.includes(l.field) || l.editedAt > record.editedAt);
           m.attempts = 0; m.nextAttemptAt = null;
@@ -172,9 +181,13 @@ class AgentConfigClient extends EventTarget {
 
   /**
    * The user's configuration: the service's answer (retellApiKey masked) merged per field with what
-   * this browser still has pending. A pending field newer than the service's value is shown with
-   * fields[name].pending = true; with the service unreachable, `offline` is true and the view holds
-   * what is pending only. Rejects with AgentConfigError on a refusal.
+   * this browser still has pending and with this browser's last-known copy. A field is never null
+   * because it could not be seen: null means cleared. A pending field newer than the service's value
+   * is shown with fields[name].pending = true. When the service cannot be reached (or cannot see its
+   * tables), `offline` is true and each field comes from the freshest place this browser has: its
+   * outbox, then its last-known copy (fields[name].source 'last_known', with asOf). A field no place
+   * knows is absent and listed in `unknown`; `complete` says whether the answer is whole, `asOf` the
+   * moment it is true for. Rejects with AgentConfigError on a refusal.
    */
   async read(tenantId, userId) {
     checkUser(tenantId, userId);
@@ -187,9 +200,12 @@ class AgentConfigClient extends EventTarget {
       const answer = await this.#request('GET', user, null, token, {});
       if (answer.kind === 'ok') {
         body = answer.body;
+        this.#rememberRead(user, body);
       } else if (answer.status === 404) {
+        // no place of the service knows the user: a complete answer (nothing set), the copy is obsolete
+        this.#forgetKnown(user);
         body = { tenantId: user.tenantId, userId: user.userId, retellApiKey: null, callAgentId: null, smsAgentId: null,
-          fields: {}, found: false };
+          fields: {}, found: false, complete: true };
       } else if (answer.kind === 'refused' || answer.kind === 'auth') {
         throw refusalError(answer);
       } else {
@@ -200,16 +216,35 @@ class AgentConfigClient extends EventTarget {
       offline = true;
       error = { status: 0, message: 'no access token for this user' };
     }
+    const now = new Date().toISOString();
     const view = body ? { ...body, fields: { ...(body.fields || {}) } }
-      : { tenantId: user.tenantId, userId: user.userId, retellApiKey: null, callAgentId: null, smsAgentId: null, fields: {} };
+      : { tenantId: user.tenantId, userId: user.userId, fields: {}, complete: false };
     view.offline = offline;
     if (error) { view.error = error; }
+    // fields the service could not tell (or all, offline): from this browser's last-known copy when it
+    // holds them, or a newer version of them than the service's own last-known copy
+    const known = this.#known(user);
+    let asOf = (body && body.asOf) || now;
+    const unknown = new Set(body ? (Array.isArray(body.unknown) ? body.unknown : []) : FIELDS);
+    for (const f of FIELDS) {
+      const mine = known.fields[f];
+      if (!mine) { continue; }
+      const served = body && Object.prototype.hasOwnProperty.call(body, f) ? view.fields[f] : null;
+      const better = !served ? !body || unknown.has(f)
+        : served.source === 'last_known' && served.version != null && mine.version != null && mine.version > served.version;
+      if (better) {
+        view[f] = mine.value;
+        view.fields[f] = { source: 'last_known', version: mine.version, updatedAt: mine.updatedAt, asOf: mine.asOf };
+        unknown.delete(f);
+        if (mine.asOf < asOf) { asOf = mine.asOf; }
+      }
+    }
     const pending = [];
     for (const { record, live } of plan(this.#records(user))) {
       for (const f of live) {
         const version = micros(record.editedAt);
-        const served = body && body.fields && body.fields[f];
-        if (served && served.version != null && served.version >= version) {
+        const served = view.fields[f];
+        if (served && served.source !== 'browser-outbox' && served.version != null && served.version >= version) {
           view.fields[f] = { ...served, overtakesPending: record.editedAt }; // the pending edit will lose
           continue;
         }
@@ -225,10 +260,15 @@ class AgentConfigClient extends EventTarget {
         }
         view[f] = value;
         view.fields[f] = { source: 'browser-outbox', pending: true, state, editedAt: record.editedAt, version };
+        unknown.delete(f);
         pending.push(f);
       }
     }
+    for (const f of unknown) { delete view[f]; delete view.fields[f]; }
     view.pending = pending;
+    view.unknown = FIELDS.filter((f) => unknown.has(f));
+    view.complete = !offline && view.unknown.length === 0 && body.complete !== false;
+    view.asOf = asOf;
     return view;
   }
 
@@ -243,7 +283,7 @@ class AgentConfigClient extends EventTarget {
       if (!users.has(id)) {
         const meta = this.#meta(u);
         users.set(id, { tenantId: u.tenantId, userId: u.userId, pending: [], lost: [...(meta.lost || [])], since: null,
-          attempts: meta.attempts || 0, nextAttemptAt: meta.nextAttemptAt || null, lastError: meta.lastError || null,
+          attempts: meta.attempts || 0, nextAttemptAt: iso(meta.nextAttemptAt), lastError: meta.lastError || null,
           lastSyncedAt: meta.lastSyncedAt || null });
       }
       return users.get(id);
@@ -275,9 +315,12 @@ class AgentConfigClient extends EventTarget {
     }
     const list = [...users.values()].filter((u) => u.pending.length || u.lost.length || u.lastError);
     const lastError = list.map((u) => u.lastError).filter(Boolean).sort((a, b) => (a.at < b.at ? 1 : -1))[0] || null;
+    const reach = this.#reach();
     return {
       version: VERSION,
-      online: globalThis.navigator ? navigator.onLine : true,
+      // the browser's own offline flag first; otherwise the last attempt to reach the service decides
+      online: globalThis.navigator && navigator.onLine === false ? false : reach ? reach.reached : true,
+      onlineCheckedAt: reach ? reach.at : null,
       draining: this.#draining > 0,
       pending: list.reduce((n, u) => n + u.pending.length, 0),
       lost: list.reduce((n, u) => n + u.lost.length, 0),
@@ -302,6 +345,7 @@ class AgentConfigClient extends EventTarget {
     const user = { tenantId: String(tenantId), userId: String(userId) };
     for (const r of this.#records(user)) { this.#remove(r); }
     this.#storage.removeItem(META_PREFIX + userKey(user));
+    this.#forgetKnown(user);
   }
 
   /** Stops the schedule and the listeners of this client (the outbox stays). */
@@ -393,6 +437,7 @@ class AgentConfigClient extends EventTarget {
       summary.sent++;
       if (answer.kind === 'ok') {
         this.#remove(record);
+        this.#rememberSaved(record, body, answer.body);
         summary.synced++;
         this.#updateMeta(user, (m) => {
           m.attempts = 0; m.nextAttemptAt = null; m.lastSyncedAt = new Date().toISOString();
@@ -505,11 +550,14 @@ class AgentConfigClient extends EventTarget {
         signal: abort.signal, cache: 'no-store', credentials: 'omit', mode: 'cors', referrerPolicy: 'no-referrer' });
     } catch (e) {
       clearTimeout(timer);
+      this.#reached(false, 0);
       const timedOut = abort.signal.aborted;
       return { kind: 'transient', status: 0, reason: timedOut ? 'timeout' : 'network',
         message: timedOut ? 'no answer within ' + this.#o.timeout + ' ms'
           : 'the service could not be reached (offline, down, or this origin is not allowed by its CORS list)' };
     }
+    // 502 and 504 come from a gateway in front of a service that does not answer
+    this.#reached(response.status !== 502 && response.status !== 504, response.status);
     let text = '';
     try {
       text = await response.text();
@@ -678,6 +726,87 @@ class AgentConfigClient extends EventTarget {
     }
   }
 
+  // ----- the last-known copy and the last attempt (localStorage) --------------------------------
+
+  #known(user) {
+    try {
+      const k = JSON.parse(this.#storage.getItem(KNOWN_PREFIX + userKey(user)) || 'null');
+      return k && k.v === 1 && k.fields && typeof k.fields === 'object' ? k : { v: 1, fields: {} };
+    } catch (e) {
+      return { v: 1, fields: {} };
+    }
+  }
+
+  /** Per field: a version older than the one kept never replaces it; an equal one refreshes asOf. */
+  #updateKnown(user, entries) {
+    const k = this.#known(user);
+    let changed = false;
+    for (const [f, e] of Object.entries(entries)) {
+      const had = k.fields[f];
+      if (!had || e.version == null || had.version == null || e.version > had.version
+        || (e.version === had.version && (e.value !== had.value || e.asOf > had.asOf))) {
+        k.fields[f] = e;
+        changed = true;
+      }
+    }
+    if (!changed) { return; }
+    k.user = { tenantId: user.tenantId, userId: user.userId };
+    try {
+      this.#storage.setItem(KNOWN_PREFIX + userKey(user), JSON.stringify(k));
+    } catch (e) {
+      // storage full: reads offline show less, nothing else depends on the copy
+    }
+  }
+
+  #forgetKnown(user) {
+    this.#storage.removeItem(KNOWN_PREFIX + userKey(user));
+  }
+
+  /** A read's answer: each field the service showed (the key as masked by it), with the answer's asOf. */
+  #rememberRead(user, body) {
+    if (!body || typeof body !== 'object') { return; }
+    const now = new Date().toISOString();
+    const entries = {};
+    for (const f of FIELDS) {
+      const meta = (body.fields && body.fields[f]) || null;
+      if (!Object.prototype.hasOwnProperty.call(body, f) || (meta && meta.error)) { continue; }
+      if (body[f] === null && !meta && body.complete === false) { continue; }
+      entries[f] = { value: body[f] ?? null, version: meta && meta.version != null ? meta.version : null,
+        updatedAt: (meta && meta.updatedAt) || null, asOf: (meta && meta.asOf) || body.asOf || now };
+    }
+    this.#updateKnown(user, entries);
+  }
+
+  /** A save the service took (saved, queued): the values sent, the key masked as the service masks it. */
+  #rememberSaved(record, sent, answerBody) {
+    const status = answerBody && answerBody.status;
+    if (status !== 'saved' && status !== 'queued') { return; } // stale: some field lost, the next read tells
+    const at = new Date().toISOString();
+    const entries = {};
+    for (const [f, v] of Object.entries(sent)) {
+      entries[f] = { value: f === SECRET_FIELD ? mask(v) : v, version: micros(record.editedAt),
+        updatedAt: record.editedAt, asOf: at };
+    }
+    this.#updateKnown(userOf(record), entries);
+  }
+
+  #reached(reached, status) {
+    try {
+      this.#storage.setItem(REACH_KEY, JSON.stringify({ reached, at: new Date().toISOString(), status }));
+    } catch (e) {
+      // best effort: status() falls back to navigator.onLine
+    }
+  }
+
+  #reach() {
+    try {
+      const r = JSON.parse(this.#storage.getItem(REACH_KEY) || 'null');
+      return r && typeof r.reached === 'boolean' ? r : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
@@ -760,6 +889,11 @@ function reasonOf(answer) {
 function byEditTime(a, b) {
   if (a.editedAt !== b.editedAt) { return a.editedAt < b.editedAt ? -1 : 1; }
   return a.editId < b.editId ? -1 : a.editId > b.editId ? 1 : 0;
+}
+
+/** Epoch milliseconds (kept internally for the schedule) as the ISO-8601 string every time field uses. */
+function iso(ms) {
+  return ms ? new Date(ms).toISOString() : null;
 }
 
 /** The service's version of an editedAt: microseconds since the epoch. */

@@ -1,5 +1,6 @@
 package dev.agentconfig;
 
+import dev.agentconfig.api.StartBanner;
 import dev.agentconfig.db.EmbeddedDatabase;
 import org.apache.camel.main.Main;
 
@@ -23,6 +24,7 @@ public final class Application {
         }
         Main main = new Main();
         main.configure().addConfiguration(AppConfiguration.class);
+        main.addMainListener(StartBanner.listener());
         int code;
         try {
             code = main.run(args);
@@ -31,6 +33,11 @@ public final class Application {
             code = 1;
         } finally {
             EmbeddedDatabase.stopAll();
+        }
+        if (code != 0) {
+            // a failed start: Camel's JVM shutdown hook would log "JVM shutdown hook triggered by SIGTERM" on the
+            // exit below, though nobody sent one; marked completed, the hook has nothing left to stop and says nothing
+            main.completed();
         }
         // the embedded PostgreSQL and the pool run non-daemon threads: leave deliberately
         System.exit(code);

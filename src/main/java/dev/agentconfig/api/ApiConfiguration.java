@@ -56,8 +56,9 @@ public final class ApiConfiguration implements CamelConfiguration {
         context.addStartupListener((ctx, alreadyStarted) -> {
             if (!alreadyStarted) {
                 HttpErrorPages.install(ctx, settings.httpPort(), settings.maxBodyBytes(), gate, refusals);
-                StartBanner.print(settings, serviceToken);
             }
         });
+        // printed by StartBanner.listener() once the start is over: last, after Camel's "Started <route>" lines
+        registry.bind(StartBanner.BEAN, new StartBanner(settings, serviceToken));
     }
 }

@@ -85,6 +85,12 @@ public final class ClientModule {
         MDC.remove("requestId");
     }
 
+    /** HEAD: the answer GET gives (status, ETag, type, validators), without its body (RFC 9110 9.3.2). */
+    public void head(Exchange exchange) {
+        serve(exchange);
+        exchange.getMessage().setBody(null);
+    }
+
     /** RFC 9110 If-None-Match: "*" or a list of entity tags, compared weakly (W/ ignored). */
     static boolean matches(String ifNoneMatch, String etag) {
         if (ifNoneMatch == null || ifNoneMatch.isBlank()) {

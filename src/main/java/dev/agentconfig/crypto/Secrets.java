@@ -5,13 +5,16 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.function.Function;
 
 import dev.agentconfig.config.Settings;
@@ -121,6 +124,32 @@ public final class Secrets {
         public String toString() {
             return "PendingKey[" + file + "]";
         }
+    }
+
+    /**
+     * The key files ({@code *.key}) of a directory by key id, for a refusal to name the one that holds a
+     * needed key (never their contents). Files that are not a key are left out.
+     */
+    public static Map<String, Path> keyFilesById(Path dir) {
+        Map<String, Path> out = new TreeMap<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (DirectoryStream<Path> keys = Files.newDirectoryStream(dir, "*.key")) {
+            for (Path f : keys) {
+                try {
+                    byte[] key = Base64.getDecoder().decode(Files.readString(f, StandardCharsets.UTF_8).trim());
+                    if (key.length == 32) {
+                        out.putIfAbsent(Keyring.keyIdOf(key), f);
+                    }
+                } catch (IOException | IllegalArgumentException e) {
+                    // not a key file: nothing to name
+                }
+            }
+        } catch (IOException e) {
+            // the refusal says what it can without it
+        }
+        return out;
     }
 
     private static void addKeyFiles(Keyring.Builder ring, Path dir) {

@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 import dev.agentconfig.transport.FailureClassifier;
 import dev.agentconfig.observe.CheckResult;
@@ -62,7 +63,10 @@ public final class JdbcBackend implements Backend {
                     : CheckResult.down("database", "connection not valid", Map.of()));
         } catch (SQLException e) {
             var f = classifier.classify(e);
-            logOnce("database unreachable: " + f.cause().words() + " (" + f.code() + ": " + f.message() + ")");
+            // once per outage: the first probe often meets a pooled connection the stop dropped, the next ones a
+            // refused connection; the driver's and the pool's texts vary from probe to probe besides
+            logOnce("database unreachable", f.cause().id(),
+                    "database unreachable: " + f.cause().words() + " (" + f.code() + ": " + f.message() + ")");
             checks.add(CheckResult.down("database", "unreachable: " + f.cause().words(),
                     Map.of("code", f.code(), "cause", f.cause().id())));
         }
@@ -72,10 +76,11 @@ public final class JdbcBackend implements Backend {
                 checks.add(missing.isEmpty() ? CheckResult.up("schema", "complete", Map.of())
                         : CheckResult.down("schema", "missing: " + String.join("; ", missing), Map.of("missing", missing)));
                 if (missing.isEmpty()) {
-                    logOnce(null);
+                    logOnce(null, null, null);
                 }
             } catch (SQLException e) {
-                logOnce("schema cannot be inspected: " + e.getSQLState() + " " + e.getMessage());
+                logOnce("schema cannot be inspected", e.getSQLState(),
+                        "schema cannot be inspected: " + e.getSQLState() + " " + e.getMessage());
                 checks.add(CheckResult.down("schema", "cannot be inspected (SQLSTATE " + e.getSQLState()
                         + "; see the service log)", Map.of()));
             }
@@ -85,15 +90,22 @@ public final class JdbcBackend implements Backend {
         return checks;
     }
 
-    private final java.util.concurrent.atomic.AtomicReference<String> loggedFailure =
+    /** The failure last logged: {state, cause}; null while healthy. */
+    private final java.util.concurrent.atomic.AtomicReference<String[]> loggedFailure =
             new java.util.concurrent.atomic.AtomicReference<>();
 
-    /** Logs a health failure when it differs from the last one logged; null: healthy again. */
-    private void logOnce(String failure) {
-        String previous = loggedFailure.getAndSet(failure);
-        if (failure != null && !failure.equals(previous)) {
-            LOG.warn("Health: {}", failure);
-        } else if (failure == null && previous != null) {
+    /**
+     * docs/operations.md: a health failure is logged once per change. WARN when the checks turn to {@code state}
+     * (the database unreachable, the schema not inspectable); a new cause within the same state (a dropped
+     * connection, then refused ones) at INFO, once; the return at INFO. null state: healthy again.
+     */
+    private void logOnce(String state, String cause, String text) {
+        String[] previous = loggedFailure.getAndSet(state == null ? null : new String[] {state, cause});
+        if (state != null && (previous == null || !state.equals(previous[0]))) {
+            LOG.warn("Health: {}", text);
+        } else if (state != null && !Objects.equals(cause, previous[1])) {
+            LOG.info("Health: still so, now {}", text);
+        } else if (state == null && previous != null) {
             LOG.info("Health: the database and schema checks pass again");
         }
     }

@@ -1,6 +1,7 @@
 package dev.agentconfig.kafka;
 
 import dev.agentconfig.config.Beans;
+import dev.agentconfig.config.Settings;
 import dev.agentconfig.save.ChangeFeedRelay;
 import dev.agentconfig.save.Saving;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -31,7 +32,11 @@ public final class KafkaConfiguration implements CamelConfiguration {
         KafkaMeters meters = new KafkaMeters(Beans.require(context, "meterRegistry", MeterRegistry.class), clients);
         registry.bind("kafkaDoor", new KafkaDoor(Beans.require(context, "saving", Saving.class), meters,
                 settings.deadLetterTopic()));
-        KafkaHealthCheck health = new KafkaHealthCheck(clients, meters, settings.unreachableAfter(),
+        KafkaWatch watch = new KafkaWatch(clients, meters, settings.bootstrapServers().orElseThrow(),
+                settings.sampleInterval(), Settings.duration(context.getPropertiesComponent()
+                        .resolveProperty("agentconfig.log.summary-interval").orElse("10s")));
+        context.addService(watch, true, true);
+        KafkaHealthCheck health = new KafkaHealthCheck(watch, clients, meters, settings.unreachableAfter(),
                 settings.retryDelay());
         health.setCamelContext(context);
         registry.bind("kafkaHealthCheck", health);

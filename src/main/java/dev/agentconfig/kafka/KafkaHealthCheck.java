@@ -17,15 +17,17 @@ import org.apache.camel.impl.health.AbstractHealthCheck;
 public final class KafkaHealthCheck extends AbstractHealthCheck {
     public static final String GROUP = "agentconfig";
 
+    private final KafkaWatch watch;
     private final KafkaClients clients;
     private final KafkaMeters meters;
     private final Duration unreachableAfter;
     private final Duration heldBackFor;
-    private volatile Instant unreachableSince;
 
     /** @param retryDelay a held-back record is read again this often: a mark older than a few of them is stale */
-    public KafkaHealthCheck(KafkaClients clients, KafkaMeters meters, Duration unreachableAfter, Duration retryDelay) {
+    public KafkaHealthCheck(KafkaWatch watch, KafkaClients clients, KafkaMeters meters, Duration unreachableAfter,
+                            Duration retryDelay) {
         super(GROUP, "kafka");
+        this.watch = watch;
         this.clients = clients;
         this.meters = meters;
         this.unreachableAfter = unreachableAfter;
@@ -48,21 +50,19 @@ public final class KafkaHealthCheck extends AbstractHealthCheck {
         builder.detail("lastError", error == null ? null : error.what());
         builder.detail("lastErrorAt", error == null ? null : error.at().toString());
 
-        boolean unreachable = view.consumers() > 0 && view.connections() == 0;
-        if (!unreachable) {
-            unreachableSince = null;
-        } else if (unreachableSince == null) {
-            unreachableSince = now;
-        }
+        // sampled from the start by the watch, not from the first time somebody asked
+        Instant unreachableSince = watch.unreachableSince();
         java.util.List<String> held = meters.heldBackSince(now.minus(heldBackFor));
         builder.detail("heldBack", held);
         if (!held.isEmpty()) {
             builder.down().message("a record could not be made durable on " + held + " ("
                     + (error == null ? "" : error.what()) + "): its offset is not committed and it is read again; "
                     + "its partition waits (see the service log)");
-        } else if (unreachable && Duration.between(unreachableSince, now).compareTo(unreachableAfter) >= 0) {
+        } else if (unreachableSince != null && Duration.between(unreachableSince, now).compareTo(unreachableAfter) >= 0) {
+            String why = watch.cause();
             builder.down().message("no connection to the Kafka brokers for "
-                    + Duration.between(unreachableSince, now).toSeconds() + " s: saves from Kafka wait in the topic");
+                    + Duration.between(unreachableSince, now).toSeconds() + " s" + (why == null ? "" : " (" + why + ")")
+                    + ": saves from Kafka wait in the topic");
         } else {
             builder.up().message(view.assigned() + " partition(s) assigned, lag " + view.lag());
         }

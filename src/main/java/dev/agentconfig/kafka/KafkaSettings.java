@@ -13,7 +13,7 @@ import org.apache.camel.CamelContext;
  */
 public record KafkaSettings(Optional<String> bootstrapServers, String savesTopic, String groupId,
                             Optional<String> eventsTopic, int eventsQueue, Duration retryDelay,
-                            Duration unreachableAfter) {
+                            Duration unreachableAfter, Duration sampleInterval) {
 
     public static KafkaSettings from(CamelContext context) {
         Function<String, Optional<String>> get = key -> context.getPropertiesComponent().resolveProperty(key)
@@ -23,7 +23,8 @@ public record KafkaSettings(Optional<String> bootstrapServers, String savesTopic
                 .orElseThrow(() -> new IllegalStateException("configuration key " + key + " is required"));
         Optional<String> servers = get.apply("agentconfig.kafka.bootstrap-servers");
         if (servers.isEmpty()) {
-            return new KafkaSettings(Optional.empty(), "", "", Optional.empty(), 0, Duration.ZERO, Duration.ZERO);
+            return new KafkaSettings(Optional.empty(), "", "", Optional.empty(), 0, Duration.ZERO, Duration.ZERO,
+                    Duration.ZERO);
         }
         int queue = Integer.parseInt(req.apply("agentconfig.kafka.events-queue"));
         if (queue < 1) {
@@ -32,7 +33,8 @@ public record KafkaSettings(Optional<String> bootstrapServers, String savesTopic
         return new KafkaSettings(servers, req.apply("agentconfig.kafka.saves-topic"),
                 req.apply("agentconfig.kafka.group-id"), get.apply("agentconfig.kafka.events-topic"), queue,
                 Settings.duration(req.apply("agentconfig.kafka.retry-delay")),
-                Settings.duration(req.apply("agentconfig.kafka.health.unreachable-after")));
+                Settings.duration(req.apply("agentconfig.kafka.health.unreachable-after")),
+                Settings.duration(req.apply("agentconfig.kafka.health.sample-interval")));
     }
 
     public boolean enabled() {

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 import dev.agentconfig.transport.Backend;
 import dev.agentconfig.db.Database;
@@ -140,15 +141,24 @@ public final class PostgrestBackend implements Backend {
                 + "is checked by every save)", Map.of());
     }
 
+    /** Whether the direct database's failure is logged (null while it answers): once per outage. */
+    private final AtomicReference<String> directLogged = new AtomicReference<>();
+
     private CheckResult directDatabase() {
         try (Connection c = direct.dataSource().getConnection()) {
+            if (directLogged.getAndSet(null) != null) {
+                LOG.info("Health: the direct database answers again");
+            }
             return c.isValid(2)
                     ? CheckResult.up("directDatabase", "reachable (migrations, NOTIFY pgrst)", Map.of())
                     : CheckResult.down("directDatabase", "connection not valid: schema-cache reloads cannot be sent",
                             Map.of());
         } catch (Exception e) {
             // health is open: the driver's message (host, port, user) goes to the log only
-            LOG.warn("Health: the direct database is unreachable: {}", e.getMessage());
+            // once per outage (docs/operations.md): every probe of it used to log it again
+            if (directLogged.getAndSet("unreachable") == null) {
+                LOG.warn("Health: the direct database is unreachable: {}", e.getMessage());
+            }
             return CheckResult.down("directDatabase", "unreachable: schema-cache reloads cannot be sent (see the "
                     + "service log)", Map.of());
         }

@@ -1,6 +1,9 @@
 package dev.agentconfig.rotation;
 
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -105,10 +108,7 @@ public final class RotationConfiguration implements CamelConfiguration {
                         + "generated. Start again once the database runs, or restore the key file from a backup");
             }
             if (census.sealedValues() > 0) {
-                throw new IllegalStateException(generated.get().file() + " is missing, but the data holds "
-                        + census.sealedValues() + " sealed API key(s): " + census.describe(census.keyIdsInUse())
-                        + ". Restore the key file from a backup (or configure that key: agentconfig.encryption.keys="
-                        + "<keyId>:<base64>); a new key is never generated over existing data");
+                throw new IllegalStateException(missingKeyFile(generated.get().file(), census));
             }
             Secrets.persist(generated.get());
             LOG.info("Keyring: {}", keyring.describe());
@@ -134,6 +134,33 @@ public final class RotationConfiguration implements CamelConfiguration {
                     keyring.activeKeyId());
         }
         return census;
+    }
+
+    /**
+     * Why the embedded key file cannot be generated, and which key to put back: by id, a key file of the
+     * secrets directory that holds it (after a rotation: the new key), never "a backup" of the file, which
+     * after a rotation holds the retired key.
+     */
+    static String missingKeyFile(Path file, KeyCensus census) {
+        Set<String> needed = census.keyIdsInUse();
+        StringBuilder sb = new StringBuilder(file + " is missing, but the data holds " + census.sealedValues()
+                + " sealed API key(s): " + census.describe(needed) + ". ");
+        Map<String, Path> here = Secrets.keyFilesById(file.getParent());
+        List<String> found = needed.stream().filter(here::containsKey).map(id -> here.get(id) + " holds key " + id)
+                .toList();
+        if (!found.isEmpty() && needed.size() == 1) {
+            sb.append(found.get(0)).append(": make it the key file (mv ").append(here.get(needed.iterator().next()))
+                    .append(' ').append(file).append(") and start again; ");
+        } else {
+            if (!found.isEmpty()) {
+                sb.append(String.join(", ", found)).append(". ");
+            }
+            sb.append("Put back a file holding key ").append(String.join(" or ", needed)).append(" as ").append(file)
+                    .append(" (check a file's id: base64 -d FILE | sha256sum | cut -c1-8); a copy taken before a "
+                            + "rotation holds the retired key, which this data does not need. Or configure the key: "
+                            + "agentconfig.encryption.keys=<keyId>:<base64>; ");
+        }
+        return sb.append("a new key is never generated over existing data").toString();
     }
 
     private static Optional<String> property(CamelContext context, String key) {

@@ -29,6 +29,8 @@ public final class SyncPass {
     private final SyncTrigger trigger;
     private final int batchSize;
     private volatile String lastSkip;
+    /** One "the database is out of reach" line per outage, however many passes it stops. */
+    private final OutOfReachLog outOfReach = new OutOfReachLog();
     /** The drain in progress: its summary line, the backlog check, the drain gauges, the diagnostics page. */
     private final DrainProgress progress;
 
@@ -58,7 +60,7 @@ public final class SyncPass {
         }
         List<UserKey> due = store.dueKeys(started);
         progress.passStarted(due.size());
-        return SyncPlan.of(started, due, batchSize);
+        return SyncPlan.of(started, due, batchSize, outOfReach);
     }
 
     /** What the pass did: the answer of POST /api/v1/sync and the pass's log line. */

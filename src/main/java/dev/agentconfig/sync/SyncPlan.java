@@ -7,8 +7,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.agentconfig.core.UserKey;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One sync pass while it runs: the entries that were due when it began (or why it was skipped), in
@@ -19,8 +17,6 @@ import org.slf4j.LoggerFactory;
  * database does not answer.
  */
 public final class SyncPlan {
-    private static final Logger LOG = LoggerFactory.getLogger(SyncPlan.class);
-
     private final Instant startedAt;
     private final long startNanos;
     private final String skipped;
@@ -28,9 +24,11 @@ public final class SyncPlan {
     private final List<Batch> batches;
     private final List<ReplayOutcome> outcomes;
     private final AtomicBoolean stop;
+    private final OutOfReachLog outOfReach;
 
     private SyncPlan(Instant startedAt, long startNanos, String skipped, List<Replay> replays, List<Batch> batches,
-                     List<ReplayOutcome> outcomes, AtomicBoolean stop) {
+                     List<ReplayOutcome> outcomes, AtomicBoolean stop, OutOfReachLog outOfReach) {
+        this.outOfReach = outOfReach;
         this.startedAt = startedAt;
         this.startNanos = startNanos;
         this.skipped = skipped;
@@ -109,7 +107,8 @@ public final class SyncPlan {
         }
     }
 
-    static SyncPlan of(Instant startedAt, List<UserKey> due, int batchSize) {
+    /** outOfReach: the sync's one "out of reach" line per outage, shared by its passes. */
+    static SyncPlan of(Instant startedAt, List<UserKey> due, int batchSize, OutOfReachLog outOfReach) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
         }
@@ -117,7 +116,7 @@ public final class SyncPlan {
         List<Batch> batches = new ArrayList<>();
         SyncPlan plan = new SyncPlan(startedAt, System.nanoTime(), null, Collections.unmodifiableList(replays),
                 Collections.unmodifiableList(batches), Collections.synchronizedList(new ArrayList<>()),
-                new AtomicBoolean());
+                new AtomicBoolean(), outOfReach);
         due.forEach(k -> replays.add(new Replay(k, plan)));
         for (int from = 0; from < replays.size(); from += batchSize) {
             batches.add(new Batch(replays.subList(from, Math.min(replays.size(), from + batchSize)), plan));
@@ -127,17 +126,29 @@ public final class SyncPlan {
 
     static SyncPlan skipped(Instant startedAt, String reason) {
         return new SyncPlan(startedAt, System.nanoTime(), reason, List.of(), List.of(), List.of(),
-                new AtomicBoolean(true));
+                new AtomicBoolean(true), new OutOfReachLog());
     }
 
-    /** A replay's outcome; the first one that found the database out of reach stops the pass. */
+    /**
+     * A replay's outcome; the first one that found the database out of reach stops the pass (logged once per
+     * outage: {@link OutOfReachLog}).
+     */
     public void record(ReplayOutcome outcome) {
         outcomes.add(outcome);
-        if (outcome.unreachable() && !stop.getAndSet(true)) {
-            LOG.warn("Sync: the database is out of reach ({}); the rest of this pass waits for the next one",
-                    outcome.failure() == null ? "breaker open"
-                            : outcome.failure().code() + " " + outcome.failure().message());
+        if (outcome.unreachable()) {
+            if (!stop.getAndSet(true)) {
+                outOfReach.stopped(outcome);
+            }
+        } else if (reachedTheDatabase(outcome.result())) {
+            outOfReach.reached();
         }
+    }
+
+    private static boolean reachedTheDatabase(ReplayOutcome.Result result) {
+        return switch (result) {
+            case DRAINED, PARTIAL, QUARANTINED, CHANGED -> true;
+            case RETRYING, DEFERRED, GONE, FAILED -> false;
+        };
     }
 
     /** The pass found the database out of reach: the replays not yet started are deferred. */

@@ -401,6 +401,89 @@ class BrowserOutboxTest extends ServiceTestSupport {
         assertThat(read.get("callAgentId").asText()).isEqualTo("call_offline");
     }
 
+    // ----- a page opened while the service is stopped: the user's values, marked last known ------------------
+
+    @Test
+    void aFreshPageOpenedWhileTheServiceIsStoppedReadsTheLastKnownValuesAndStatusSaysOffline() {
+        String tenant = newTenant();
+        UUID user = newUser();
+        String key = newKey();
+        WebDriver d = browser.driver();
+        openApp(d, relayUrl(), token(tenant, user), 300, 4000);
+        JsonNode saved = call(d, "return await window.client.save(args[0], args[1], { retellApiKey: args[2],"
+                + " callAgentId: 'call_known', smsAgentId: 'sms_known' });", tenant, user.toString(), key);
+        assertThat(saved.get("status").asText()).as(saved.toString()).isEqualTo("saved");
+        assertThat(call(d, "return (await window.client.status()).online;").asBoolean()).isTrue();
+        Instant savedAt = Instant.now();
+
+        // the service stops; a fresh page of the same origin (a new document, a new client)
+        relay.stop();
+        openApp(d, relayUrl(), token(tenant, user), 300, 4000);
+        JsonNode read = call(d, "return await window.client.read(args[0], args[1]);", tenant, user.toString());
+        assertThat(read.get("offline").asBoolean()).as(read.toString()).isTrue();
+        assertThat(read.get("error").get("message").asText()).contains("could not be reached");
+        assertThat(read.get("callAgentId").asText()).isEqualTo("call_known");
+        assertThat(read.get("smsAgentId").asText()).isEqualTo("sms_known");
+        assertThat(read.get("retellApiKey").asText()).isEqualTo(dev.agentconfig.crypto.FieldCipher.mask(key));
+        for (String f : List.of("retellApiKey", "callAgentId", "smsAgentId")) {
+            JsonNode field = read.at("/fields/" + f);
+            assertThat(field.get("source").asText()).as(f).isEqualTo("last_known");
+            assertThat(Instant.parse(field.get("asOf").asText())).as(f).isBeforeOrEqualTo(savedAt)
+                    .isAfter(savedAt.minusSeconds(60));
+            assertThat(field.get("version").asLong()).as(f).isEqualTo(micros(saved.get("editedAt").asText()));
+        }
+        assertThat(read.get("complete").asBoolean()).isFalse();
+        assertThat(read.get("unknown")).isEmpty();
+        assertThat(Instant.parse(read.get("asOf").asText())).isBeforeOrEqualTo(savedAt);
+        // the copy holds what the service shows: the key masked, never its plaintext
+        Map<String, String> storage = localStorage(d);
+        assertThat(storage.keySet()).anyMatch(k -> k.startsWith("agent-config:v1:known:"));
+        assertThat(anyContains(storage, key)).as("the plaintext key in localStorage").isFalse();
+        assertThat(anyContains(storage, key.substring(KEY_PREFIX.length()))).as("part of the key in localStorage").isFalse();
+
+        // status() tells the truth: the browser is online, the service is not reachable
+        assertThat(call(d, "return navigator.onLine;").asBoolean()).isTrue();
+        JsonNode status = call(d, "return await window.client.status();");
+        assertThat(status.get("online").asBoolean()).as(status.toString()).isFalse();
+        assertThat(Instant.parse(status.get("onlineCheckedAt").asText())).isAfter(savedAt);
+
+        // an edit while stopped: pending over the last-known value; every time field an ISO-8601 string
+        JsonNode pending = call(d, "return await window.client.save(args[0], args[1], { callAgentId: 'call_offline' });",
+                tenant, user.toString());
+        assertThat(pending.get("status").asText()).as(pending.toString()).isEqualTo("pending");
+        JsonNode withPending = call(d, "return await window.client.read(args[0], args[1]);", tenant, user.toString());
+        assertThat(withPending.get("callAgentId").asText()).isEqualTo("call_offline");
+        assertThat(withPending.at("/fields/callAgentId/source").asText()).isEqualTo("browser-outbox");
+        assertThat(withPending.at("/fields/smsAgentId/source").asText()).isEqualTo("last_known");
+        JsonNode u = call(d, "return (await window.client.status()).users[0];");
+        for (String timeField : List.of("nextAttemptAt", "since")) {
+            assertThat(u.get(timeField).isTextual()).as(timeField + " in " + u).isTrue();
+            Instant.parse(u.get(timeField).asText());
+        }
+        assertThat(u.at("/lastError/at").isTextual()).isTrue();
+        assertThat(u.at("/pending/0/editedAt").isTextual()).isTrue();
+
+        // a user this browser never saw: nothing known, nothing null, all listed as unknown
+        JsonNode stranger = call(d, "return await window.client.read(args[0], args[1]);", tenant, newUser().toString());
+        assertThat(stranger.get("offline").asBoolean()).isTrue();
+        for (String f : List.of("retellApiKey", "callAgentId", "smsAgentId")) {
+            assertThat(stranger.has(f)).as(f + " in " + stranger).isFalse();
+        }
+        assertThat(stranger.get("unknown")).extracting(JsonNode::asText)
+                .containsExactly("retellApiKey", "callAgentId", "smsAgentId");
+
+        // the service is back: the next attempt decides again
+        relay.start();
+        await().atMost(Duration.ofSeconds(INTERVAL_MS / 1000 + 10)).pollInterval(Duration.ofMillis(200))
+                .until(() -> call(d, "return (await window.client.status()).pending;").asInt() == 0);
+        JsonNode back = call(d, "return await window.client.status();");
+        assertThat(back.get("online").asBoolean()).as(back.toString()).isTrue();
+        JsonNode fresh = call(d, "return await window.client.read(args[0], args[1]);", tenant, user.toString());
+        assertThat(fresh.get("complete").asBoolean()).as(fresh.toString()).isTrue();
+        assertThat(fresh.get("callAgentId").asText()).isEqualTo("call_offline");
+        assertThat(fresh.at("/fields/callAgentId/source").asText()).isEqualTo("user_profiles");
+    }
+
     // ----- an offline edit older than a newer save from another device ------------------------------------
 
     @Test

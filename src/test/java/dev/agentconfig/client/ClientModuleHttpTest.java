@@ -70,6 +70,24 @@ class ClientModuleHttpTest extends ServiceTestSupport {
         assertThat(r.headers().firstValue("X-Request-Id")).isPresent();
     }
 
+    /** Issue 21: before, HEAD answered 405 (a link checker or a proxy's probe found the module "missing"). */
+    @Test
+    void headIsAnsweredLikeGetWithoutABody() {
+        HttpResponse<String> get = getModule(null, "");
+        HttpResponse<String> head = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/client/agent-config.js"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        assertThat(head.statusCode()).as(head.body()).isEqualTo(200);
+        assertThat(head.body()).isEmpty();
+        assertThat(head.headers().firstValue("ETag")).isEqualTo(get.headers().firstValue("ETag"));
+        assertThat(head.headers().firstValue("Content-Type")).hasValue("text/javascript; charset=utf-8");
+        assertThat(head.headers().firstValue("X-Client-Version")).isEqualTo(get.headers().firstValue("X-Client-Version"));
+        // with a matching validator: 304, as GET
+        HttpResponse<String> notModified = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/client/agent-config.js"))
+                .header("If-None-Match", get.headers().firstValue("ETag").orElseThrow())
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        assertThat(notModified.statusCode()).isEqualTo(304);
+    }
+
     @Test
     void aMatchingIfNoneMatchIsAnswered304WithoutABody() {
         String etag = getModule(null, "").headers().firstValue("ETag").orElseThrow();

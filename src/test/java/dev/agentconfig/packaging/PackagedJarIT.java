@@ -99,6 +99,9 @@ class PackagedJarIT {
         assertThat(service.process().waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         assertThat(service.process().exitValue()).isNotZero();
         assertThat(service.output()).contains("AGENTCONFIG_ENCRYPTION_KEY").contains("required with an external database");
+        // issue 21: nobody sent a signal, and the log does not say one came (before: "JVM shutdown hook triggered by
+        // SIGTERM" after the refusal)
+        assertThat(service.output()).doesNotContain("SIGTERM");
         assertThat(root.resolve("data/secrets/encryption.key")).doesNotExist();
     }
 }

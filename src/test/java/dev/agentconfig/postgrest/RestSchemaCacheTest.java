@@ -108,6 +108,32 @@ class RestSchemaCacheTest extends RestTransportTestSupport {
         }
     }
 
+    /**
+     * Issue 21: docs/operations.md says a health failure is logged once per change. Before: "Health: the direct
+     * database is unreachable" on every probe of the outage (4 probes, 4 WARN lines).
+     */
+    @Test
+    void theDirectDatabaseStoppedIsLoggedOnceHoweverManyProbesAsk() throws Exception {
+        String down = "Health: the direct database is unreachable";
+        int mark = logs.lines().size();
+        direct.stop();
+        try {
+            for (int i = 0; i < 4; i++) {
+                JsonNode check = json(checked(serviceGet("/observe/health"))).get("checks").get("directDatabase");
+                assertThat(check.get("status").asText()).as(check.toString()).isEqualTo("DOWN");
+            }
+        } finally {
+            direct.start();
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() ->
+                json(checked(serviceGet("/observe/health"))).get("checks").get("directDatabase").get("status").asText()
+                        .equals("UP"));
+        List<String> lines = logs.lines().subList(mark, logs.lines().size());
+        assertThat(lines.stream().filter(l -> l.contains(down)).count()).as(String.join("\n", lines)).isEqualTo(1);
+        assertThat(lines.stream().filter(l -> l.contains("Health: the direct database answers again")).count())
+                .isEqualTo(1);
+    }
+
     @Test
     void aSchemaCacheMissIsHealedByNotifyPgrstAndOneRetry() throws Exception {
         String tenant = newTenant();

@@ -185,6 +185,68 @@ class KeyringStartTest {
         }
     }
 
+    /**
+     * docs/key-rotation.md, embedded mode, step by step: the new key made under data/secrets (0600), added and
+     * made active, the rotation, the old key file moved to a backup, and the new key file made the key file.
+     * Then the README's plain start (no key configured) starts and reads the value. Before: the documented
+     * last step deleted the key file and kept the new key configured, so the plain start was refused with
+     * "Restore the key file from a backup", which invites the retired key. Now the refusal in between (the
+     * old file moved away, the new one not yet renamed) names the file that holds the key the data needs.
+     */
+    @Test
+    void theDocumentedEmbeddedRotationEndsWithThePlainStartWorking() throws Exception {
+        Path classData = data;
+        Path classKeyFile = keyFile;
+        data = Files.createTempDirectory("acs-keys-rotated-").resolve("data");
+        keyFile = data.resolve("secrets/encryption.key");
+        try {
+            UUID who = UUID.randomUUID();
+            String secret = "key_TESTSECRET_" + HexFormat.of().formatHex(bytes(12));
+            try (Service first = new Service(new Properties())) {
+                assertThat(first.put(who, "{\"retellApiKey\":\"" + secret + "\"}").statusCode()).isEqualTo(200);
+            }
+            String oldId = Keyring.keyIdOf(Base64.getDecoder().decode(Files.readString(keyFile).trim()));
+            // "Making a key": (umask 077 && openssl rand -base64 32 > data/secrets/new.key)
+            Path newKeyFile = keyFile.resolveSibling("new.key");
+            byte[] next = bytes(32);
+            Files.writeString(newKeyFile, Base64.getEncoder().encodeToString(next) + "\n");
+            Files.setPosixFilePermissions(newKeyFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            String newId = Keyring.keyIdOf(next);
+            Properties both = new Properties();
+            both.setProperty("agentconfig.encryption.keys", newId + ":" + Base64.getEncoder().encodeToString(next));
+            both.setProperty("agentconfig.encryption.active-key", newId);
+            try (Service rotating = new Service(both)) {
+                HttpResponse<String> started = rotating.send(HttpRequest.newBuilder(URI.create(rotating.base()
+                        + "/api/v1/admin/keys/rotate")).POST(HttpRequest.BodyPublishers.noBody()));
+                assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+                JsonNode keys = org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
+                        .pollInterval(Duration.ofMillis(200))
+                        .until(() -> Json.tree(rotating.send(HttpRequest.newBuilder(URI.create(rotating.base()
+                                + "/api/v1/admin/keys"))).body()), k -> k.at("/keys/" + oldId + "/retirable").asBoolean());
+                assertThat(keys.at("/keys/" + newId + "/total").asLong()).isEqualTo(2);
+            }
+            // step 6: the old key file goes to a backup (offline), away from the data directory
+            Path backup = Files.createTempDirectory("acs-key-backup-").resolve("encryption.key." + oldId);
+            Files.move(keyFile, backup);
+            Throwable refused = catchThrowable(() -> new Service(new Properties()).close());
+            String message = KeyRotationTest.messages(refused);
+            System.out.println("FIGURE key file moved away after a rotation: " + message);
+            assertThat(message).contains(newKeyFile + " holds key " + newId + ": make it the key file (mv " + newKeyFile
+                    + " " + keyFile + ")").doesNotContain("from a backup").doesNotContain(oldId + " ");
+            assertThat(keyFile).as("no key was generated in its place").doesNotExist();
+            // the new key becomes the key file: the README's plain start works and reads the value
+            Files.move(newKeyFile, keyFile);
+            try (Service plain = new Service(new Properties())) {
+                assertThat(Json.tree(plain.get(who).body()).get("retellApiKey").asText()).isEqualTo(FieldCipher.mask(secret));
+            }
+            assertThat(Files.getPosixFilePermissions(keyFile))
+                    .containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+        } finally {
+            data = classData;
+            keyFile = classKeyFile;
+        }
+    }
+
     /** The whole service in this JVM on the embedded database of the class's data dir. */
     final class Service implements AutoCloseable {
         private final Main main = new Main();
