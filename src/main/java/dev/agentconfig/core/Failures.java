@@ -23,6 +23,8 @@ public final class Failures {
     public static final String CODE_POOL_TIMEOUT = "pool-timeout";
     /** The server cancelled a statement that ran longer than statement_timeout (SQLSTATE query_canceled). */
     public static final String STATEMENT_TIMEOUT_STATE = "57014";
+    /** The client could not establish a connection (a transient JDBC failure without a SQLSTATE of its own). */
+    public static final String CONNECTION_FAILED_STATE = "08001";
     /** The connection does not exist (any more): a connection the pool closed after it was lost. */
     public static final String CONNECTION_LOST_STATE = "08003";
     /**
