@@ -185,10 +185,10 @@ public final class FailurePolicy implements TargetWrites {
         for (Map.Entry<Target, CircuitBreaker> p : permitted.entrySet()) {
             Failure counted = null;
             boolean answered = false;
-            for (WriteResult r : written) {
-                TargetOutcome o = r.outcomes().get(p.getKey());
-                if (o == null) {
-                    continue;
+            for (int k = 0; k < written.size(); k++) {
+                TargetOutcome o = written.get(k).outcomes().get(p.getKey());
+                if (o == null || call.get(k).outcomes().containsKey(p.getKey())) {
+                    continue; // not written by this call
                 }
                 answered = true;
                 Failure f = o.failure();
@@ -204,9 +204,10 @@ public final class FailurePolicy implements TargetWrites {
             } else {
                 b.onError(took, TimeUnit.NANOSECONDS, new ClassifiedFailureException(counted));
             }
-            for (WriteResult r : written) {
-                TargetOutcome o = r.outcomes().get(p.getKey());
-                if (tripping == null && o != null && o.failure() != null && o.failure().perhapsUnreachable()) {
+            for (int k = 0; k < written.size() && tripping == null; k++) {
+                TargetOutcome o = written.get(k).outcomes().get(p.getKey());
+                if (o != null && !call.get(k).outcomes().containsKey(p.getKey()) && o.failure() != null
+                        && o.failure().perhapsUnreachable()) {
                     tripping = o.failure();
                 }
             }
