@@ -869,7 +869,7 @@ function newTraceparent() {
 }
 
 function validTraceparent(t) {
-  return typeof t === 'string' && /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/.test(t);
+  return typeof t === 'string' && /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(t);
 }
 
 function sleep(ms) {

@@ -214,6 +214,18 @@ public class Tracing extends ServiceSupport implements CamelConfiguration {
         }
     }
 
+    /** Runs {@code work} with the user's replay span (if one is open) current on this thread. */
+    public void inReplay(UserKey user, Runnable work) {
+        Span span = tracer == null ? null : replaying.get(user);
+        if (span == null) {
+            work.run();
+            return;
+        }
+        try (var scope = span.makeCurrent()) {
+            work.run();
+        }
+    }
+
     /** The hashed (or omitted) form of a user's ids on the current span (a save, a read). */
     public void tagUser(UserKey user) {
         if (tracer == null || user == null) {

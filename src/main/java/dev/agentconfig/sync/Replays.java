@@ -192,7 +192,6 @@ public final class Replays {
             }
         }
         ReplayOutcome outcome = new ReplayOutcome(replayed.user(), r, states, keeping, unreachable);
-        tracing.replayed(replayed.user(), r.name().toLowerCase(java.util.Locale.ROOT));
         if (r == Result.DRAINED) {
             metrics.drained();
         }
@@ -205,10 +204,12 @@ public final class Replays {
                 // over PostgREST, or when the batch could not write its rows: through the audit trail's queue
                 audit.record(syncAudit(replayed, r, states, keeping, now));
             }
-            changeFeed.publish(dev.agentconfig.core.ConfigChange.settled(replayed,
-                    r == Result.DRAINED ? dev.agentconfig.core.ConfigChange.SYNCED
-                            : dev.agentconfig.core.SaveOutcome.QUARANTINED, states, now));
+            // in the replay's span: the change feed's record carries the parked save's trace
+            tracing.inReplay(replayed.user(), () -> changeFeed.publish(dev.agentconfig.core.ConfigChange.settled(
+                    replayed, r == Result.DRAINED ? dev.agentconfig.core.ConfigChange.SYNCED
+                            : dev.agentconfig.core.SaveOutcome.QUARANTINED, states, now)));
         }
+        tracing.replayed(replayed.user(), r.name().toLowerCase(java.util.Locale.ROOT));
         if (r == Result.QUARANTINED) {
             LOG.warn("Sync: local entry {} quarantined: {} {} ({}); fix the data or the database, then POST "
                     + "/api/v1/agent-config/{}/{}/retry (or give it up: POST …/abandon)", replayed.user(),
