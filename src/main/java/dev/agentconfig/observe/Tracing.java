@@ -226,15 +226,6 @@ public class Tracing extends ServiceSupport implements CamelConfiguration {
         }
     }
 
-    /** The hashed (or omitted) form of a user's ids on the current span (a save, a read). */
-    public void tagUser(UserKey user) {
-        if (tracer == null || user == null) {
-            return;
-        }
-        Span.current().setAttribute(USER, ids.id("u", user.userId().toString()));
-        Span.current().setAttribute(TENANT, ids.id("t", user.tenantId()));
-    }
-
     /** Spans still buffered, exported now (a test, a benchmark; the context's stop does it too). */
     public void flush() {
         if (sdk != null) {

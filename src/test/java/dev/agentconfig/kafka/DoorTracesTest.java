@@ -3,7 +3,13 @@ package dev.agentconfig.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
@@ -25,11 +31,12 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 
 /**
- * The trace goes through Kafka both ways (traces on, an in-memory exporter): a save record with a W3C
+ * The doors besides HTTP, traces on (an in-memory exporter). Kafka both ways: a save record with a W3C
  * {@code traceparent} header is saved in that trace, and the change feed's record of the save carries the
- * same trace in its {@code traceparent} header. No span holds the record's key ({@code tenantId:userId}).
+ * same trace in its {@code traceparent} header; no span holds the record's key ({@code tenantId:userId}). The
+ * inbox: a message's receipt names the trace of its spans.
  */
-class KafkaTraceTest extends ServiceTestSupport {
+class DoorTracesTest extends ServiceTestSupport {
     private static final KafkaBroker BROKER = KafkaBroker.shared();
     private static final String TOPIC = KafkaBroker.unique("saves");
     private static final String EVENTS = KafkaBroker.unique("events");
@@ -96,5 +103,41 @@ class KafkaTraceTest extends ServiceTestSupport {
         for (SpanData s : SPANS.getFinishedSpanItems()) {
             assertThat(s.getAttributes().toString()).doesNotContain(user.toString()).doesNotContain("agent_kafka_traced");
         }
+    }
+
+    @Test
+    void theMetricsScrapeAndTheHealthProbeAreNotTraced() {
+        for (String path : List.of("/observe/metrics", "/observe/health")) {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(baseUrl() + path))
+                    .header("Authorization", "Bearer " + serviceToken).GET());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("X-Trace-Id")).as(path).isEmpty();
+        }
+        HttpResponse<String> traced = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/api/v1/agent-config/"
+                + newTenant() + "/" + newUser())).header("Authorization", "Bearer " + serviceToken).GET());
+        assertThat(traced.headers().firstValue("X-Trace-Id")).as("a read is traced").isPresent();
+        context.getRegistry().lookupByNameAndType("tracing", Tracing.class).flush();
+        assertThat(SPANS.getFinishedSpanItems()).noneSatisfy(s -> assertThat(
+                String.valueOf(s.getAttributes().get(AttributeKey.stringKey("camel.uri")))).contains("observe"));
+    }
+
+    @Test
+    void anInboxReceiptNamesItsTrace() throws Exception {
+        String tenant = newTenant();
+        UUID user = newUser();
+        Path inbox = dataDir.resolve("inbox");
+        Path tmp = dataDir.resolve("traced.json.partial");
+        Files.writeString(tmp, "{\"tenantId\":\"" + tenant + "\",\"userId\":\"" + user
+                + "\",\"smsAgentId\":\"agent_inbox_traced\"}");
+        Files.move(tmp, inbox.resolve("traced.json"), StandardCopyOption.ATOMIC_MOVE);
+        Path receipt = inbox.resolve(".done/traced.json");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(receipt));
+        String traceId = json(Files.readString(receipt)).path("traceId").asText();
+        assertThat(traceId).matches("[0-9a-f]{32}");
+        context.getRegistry().lookupByNameAndType("tracing", Tracing.class).flush();
+        assertThat(SPANS.getFinishedSpanItems()).filteredOn(s -> s.getTraceId().equals(traceId))
+                .anySatisfy(s -> assertThat(String.valueOf(s.getAttributes().get(AttributeKey.stringKey("camel.uri"))))
+                        .startsWith("file:"))
+                .anySatisfy(s -> assertThat(s.getName()).isEqualTo("save"));
     }
 }
