@@ -120,6 +120,9 @@ class AgentConfigClient extends EventTarget {
     const record = {
       v: 1, tenantId: String(tenantId), userId: String(userId), editId: randomId(),
       editedAt: this.#nextEditTime(), heldBy: this.#tabId, fields: {},
+      // the edit's trace (W3C Trace Context): every attempt to send it, now or from the outbox later, carries
+      // it, so the service's spans (and a parked save's replay) join this one trace
+      traceparent: newTraceparent(),
     };
     const unsealable = [];
     for (const [name, value] of Object.entries(changes)) {
@@ -530,7 +533,9 @@ class AgentConfigClient extends EventTarget {
     }
     const payload = { ...body, editedAt: record.editedAt };
     const key = record.editId + '.' + [...fields].sort().join('.');
-    return this.#request('PUT', user, payload, token, { 'Idempotency-Key': key });
+    const extra = { 'Idempotency-Key': key };
+    if (validTraceparent(record.traceparent)) { extra.traceparent = record.traceparent; }
+    return this.#request('PUT', user, payload, token, extra);
   }
 
   /**
@@ -570,9 +575,10 @@ class AgentConfigClient extends EventTarget {
     try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
     const status = response.status;
     const requestId = response.headers.get('X-Request-Id');
+    const traceId = response.headers.get('X-Trace-Id');
     const message = (body && (body.detail || body.title)) || ('HTTP ' + status);
     if (status >= 200 && status < 300) {
-      return { kind: 'ok', status, body, requestId };
+      return { kind: 'ok', status, body, requestId, traceId };
     }
     const retryAfter = Number(response.headers.get('Retry-After')) || 0;
     if (status >= 500 || status === 408 || status === 425 || status === 429) {
@@ -979,6 +985,25 @@ function randomId() {
     for (let i = 0; i < b.length; i++) { b[i] = Math.floor(Math.random() * 256); }
   }
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** A W3C traceparent starting a new, sampled trace: 00-<32 hex trace id>-<16 hex span id>-01. */
+function newTraceparent() {
+  const hex = (n) => {
+    const b = new Uint8Array(n);
+    if (globalThis.crypto && typeof crypto.getRandomValues === 'function') {
+      crypto.getRandomValues(b);
+    } else {
+      for (let i = 0; i < n; i++) { b[i] = Math.floor(Math.random() * 256); }
+    }
+    b[n - 1] |= 1; // never all zeros (an invalid id)
+    return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  };
+  return '00-' + hex(16) + '-' + hex(8) + '-01';
+}
+
+function validTraceparent(t) {
+  return typeof t === 'string' && /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(t);
 }
 
 function sleep(ms) {

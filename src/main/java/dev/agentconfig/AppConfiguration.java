@@ -13,6 +13,7 @@ import dev.agentconfig.db.DatabaseConfiguration;
 import dev.agentconfig.inbox.InboxConfiguration;
 import dev.agentconfig.kafka.KafkaConfiguration;
 import dev.agentconfig.observe.ObserveConfiguration;
+import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.postgrest.PostgrestConfiguration;
 import dev.agentconfig.read.ReadConfiguration;
 import dev.agentconfig.rotation.RotationConfiguration;
@@ -37,6 +38,7 @@ public class AppConfiguration implements CamelConfiguration {
 
     /** Each feature binds its beans; a later one looks up what an earlier one bound. */
     static final List<CamelConfiguration> FEATURES = List.of(
+            new Tracing(),                  // traces (off unless agentconfig.tracing.otlp-endpoint): before any route
             new CryptoConfiguration(),      // the key's cipher, the service token
             new TransportConfiguration(),   // failure classification, the dead-letter channel's retry rule
             new DatabaseConfiguration(),    // the direct database; the jdbc transport

@@ -38,10 +38,13 @@ public final class Json {
     private Json() {
     }
 
-    /** How a local-store entry is written: its Idempotency-Keys only when it has some. */
+    /** How a local-store entry is written: its Idempotency-Keys and traceparents only when it has some. */
     private abstract static class PendingEntryJson {
         @JsonInclude(JsonInclude.Include.NON_EMPTY)
         abstract Map<String, PendingEntry.KeyEntry> idempotencyKeys();
+
+        @JsonInclude(JsonInclude.Include.NON_EMPTY)
+        abstract java.util.List<String> traceparents();
     }
 
     public static String write(Object value) {

@@ -4,6 +4,7 @@ import javax.sql.DataSource;
 
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
+import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.db.JdbcBatchReplay;
 import dev.agentconfig.save.IdempotencyKeys;
 import dev.agentconfig.save.TargetBreakers;
@@ -45,7 +46,8 @@ public final class SyncConfiguration implements CamelConfiguration {
         }
         registry.bind("replays", new Replays(store, new Backoff(settings.backoffBase(), settings.backoffMax()), metrics,
                 audit, Beans.require(context, "changeFeed", dev.agentconfig.core.ChangeFeed.class),
-                Beans.require(context, "idempotencyKeys", IdempotencyKeys.class)));
+                Beans.require(context, "idempotencyKeys", IdempotencyKeys.class))
+                .tracedBy(Beans.optional(context, "tracing", Tracing.class)));
         registry.bind("passOutcomes", new PassOutcomes());
         registry.bind("requeue", new Requeue(store, audit));
         // owned by Camel's executor manager: shut down with the context
