@@ -45,7 +45,10 @@ public final class DatabaseConfiguration implements CamelConfiguration {
                 dev.agentconfig.save.SaveAudit::saved, IdempotencySettings.from(context), wallClock(context));
         registry.bind("saveTransactions", transactions);
         registry.bind("jdbcTargets", new JdbcTargets(database.dataSource(), transactions));
-        registry.bind("jdbcReads", new JdbcReads(database.dataSource()));
+        JdbcReads reads = new JdbcReads(database.dataSource());
+        registry.bind("jdbcReads", reads);
+        // what a receipt is derived from: the audit rows and the tables' versions (receipt/Receipts)
+        registry.bind("saveRecords", new JdbcSaveRecords(database.dataSource(), reads));
         registry.bind("sealedKeys", new JdbcSealedKeys(database.dataSource()));
         registry.bind("idempotencyRecords", new JdbcIdempotencyRecords(database.dataSource()));
         if (database.migrated()) {

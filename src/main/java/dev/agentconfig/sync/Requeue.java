@@ -92,6 +92,9 @@ public final class Requeue {
             details.put("requestId", request.requestId());
             details.put("pendingTargets", entry.pendingTargets());
             details.put("fields", List.copyOf(entry.fields().keySet()));
+            // the saves given up: their receipts say abandoned (receipt/Receipts)
+            details.put("saveIds", entry.fields().values().stream().map(PendingEntry.FieldEntry::saveId).distinct()
+                    .sorted().toList());
             if (entry.lastError() != null) {
                 details.put("previousCode", entry.lastError().code());
                 details.put("previousFailureClass", entry.lastError().failureClass());
