@@ -5,7 +5,9 @@ import javax.sql.DataSource;
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.db.JdbcBatchReplay;
+import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.save.IdempotencyKeys;
+import dev.agentconfig.save.Saving;
 import dev.agentconfig.save.TargetBreakers;
 import dev.agentconfig.store.DrainProgress;
 import dev.agentconfig.store.LocalStore;
@@ -47,7 +49,8 @@ public final class SyncConfiguration implements CamelConfiguration {
                 audit, Beans.require(context, "changeFeed", dev.agentconfig.core.ChangeFeed.class),
                 Beans.require(context, "idempotencyKeys", IdempotencyKeys.class)));
         registry.bind("passOutcomes", new PassOutcomes());
-        registry.bind("requeue", new Requeue(store, audit));
+        registry.bind("requeue", new Requeue(store, audit, Beans.require(context, "saving", Saving.class),
+                Beans.require(context, "fieldCipher", FieldCipher.class)));
         // owned by Camel's executor manager: shut down with the context
         registry.bind("syncReplayPool", context.getExecutorServiceManager()
                 .newFixedThreadPool(this, "sync-replay", settings.parallelism()));
