@@ -1,10 +1,13 @@
 package dev.agentconfig.sync;
 
+import java.time.Clock;
+
 import javax.sql.DataSource;
 
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.db.JdbcBatchReplay;
+import dev.agentconfig.observe.ServiceChecks;
 import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.save.IdempotencyKeys;
 import dev.agentconfig.save.Saving;
@@ -25,7 +28,7 @@ public final class SyncConfiguration implements CamelConfiguration {
     private static final Logger LOG = LoggerFactory.getLogger(SyncConfiguration.class);
 
     @Override
-    public void configure(CamelContext context) {
+    public void configure(CamelContext context) throws Exception {
         Registry registry = context.getRegistry();
         SyncSettings settings = SyncSettings.from(context);
         LocalStore store = Beans.require(context, "localStore", LocalStore.class);
@@ -34,8 +37,16 @@ public final class SyncConfiguration implements CamelConfiguration {
         SyncMetrics metrics = new SyncMetrics(Beans.require(context, "meterRegistry", MeterRegistry.class), store, drain);
         SyncTrigger trigger = new SyncTrigger(context);
         registry.bind("syncTrigger", trigger);
-        registry.bind("syncPass", new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics, trigger,
-                settings.batchSize(), drain));
+        SyncPass pass = new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics, trigger,
+                settings.batchSize(), drain);
+        registry.bind("syncPass", pass);
+        // the watchdog: a sync whose timer was lost, or that stalled, is restarted (health check "sync")
+        SyncWatchdog watchdog = new SyncWatchdog(context, pass, store, trigger, settings.interval(),
+                SyncWatchdogSettings.from(context), Beans.require(context, "meterRegistry", MeterRegistry.class),
+                Clock.systemUTC());
+        registry.bind("syncWatchdog", watchdog);
+        context.addService(watchdog, true, true);
+        ServiceChecks.computed(context, "sync", watchdog::health);
         // drain on return: the moment the breaker probe finds the database back, a pass starts
         TargetBreakers breakers = Beans.require(context, "targetBreakers", TargetBreakers.class);
         breakers.onReachable(() -> trigger.request("the database answers again"));
