@@ -7,6 +7,7 @@ import dev.agentconfig.audit.JdbcAuditSink;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.observe.ServiceChecks;
+import dev.agentconfig.receipt.HistorySettings;
 import dev.agentconfig.save.IdempotencySettings;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -49,6 +50,11 @@ public final class DatabaseConfiguration implements CamelConfiguration {
         registry.bind("jdbcReads", reads);
         // what a receipt is derived from: the audit rows and the tables' versions (receipt/Receipts)
         registry.bind("saveRecords", new JdbcSaveRecords(database.dataSource(), reads));
+        // the values that lost (trigger of migration V7); its bounds per user are the service's configuration
+        JdbcFieldHistory history = new JdbcFieldHistory(database.dataSource());
+        HistorySettings historySettings = HistorySettings.from(context);
+        history.bounds(historySettings.perUser(), historySettings.retention());
+        registry.bind("fieldHistory", history);
         registry.bind("sealedKeys", new JdbcSealedKeys(database.dataSource()));
         registry.bind("idempotencyRecords", new JdbcIdempotencyRecords(database.dataSource()));
         if (database.migrated()) {

@@ -67,7 +67,8 @@ class CrossUserReadTest extends ServiceTestSupport {
         // the enumeration itself: the two documented reads at least (an empty list would make the test vacuous)
         assertThat(templates).contains("/api/v1/agent-config/{tenantId}/{userId}",
                 "/api/v1/agent-config/{tenantId}/{userId}/diagnostics",
-                "/api/v1/agent-config/{tenantId}/{userId}/saves/{saveId}");
+                "/api/v1/agent-config/{tenantId}/{userId}/saves/{saveId}",
+                "/api/v1/agent-config/{tenantId}/{userId}/history");
 
         String tenant = newTenant();
         String otherTenant = newTenant();
@@ -77,6 +78,9 @@ class CrossUserReadTest extends ServiceTestSupport {
         String callB = "call_of_b_" + suffix;
         String smsB = "sms_of_b_" + suffix;
         String keyB = newKey();
+        // B's first call agent id, replaced by the next save: B's history holds it
+        String firstCallB = "first_call_of_b_" + suffix;
+        assertThat(put(tenant, userB, "{\"callAgentId\":\"" + firstCallB + "\"}").statusCode()).isEqualTo(200);
         HttpResponse<String> savedB = put(tenant, userB, "{\"retellApiKey\":\"" + keyB + "\",\"callAgentId\":\""
                 + callB + "\",\"smsAgentId\":\"" + smsB + "\"}");
         assertThat(savedB.statusCode()).isEqualTo(200);
@@ -87,7 +91,7 @@ class CrossUserReadTest extends ServiceTestSupport {
         saveIds.put(userA, json(savedA).get("saveId").asText());
         String tokenA = UserJwts.user(SECRET, tenant, userA).sign();
         String tokenB = UserJwts.user(SECRET, tenant, userB).sign();
-        List<String> b = List.of(callB, smsB, keyB, FieldCipher.mask(keyB));
+        List<String> b = List.of(callB, smsB, keyB, FieldCipher.mask(keyB), firstCallB);
 
         int asked = 0;
         for (String template : templates) {
@@ -95,7 +99,8 @@ class CrossUserReadTest extends ServiceTestSupport {
             HttpResponse<String> own = get(tokenB, path(template, tenant, userB));
             assertThat(own.statusCode()).as("B on B's %s: %s", template, own.body()).isEqualTo(200);
             assertThat(own.body()).as("B on B's %s", template)
-                    .contains(template.contains("{saveId}") ? saveIds.get(userB) : callB);
+                    .contains(template.contains("{saveId}") ? saveIds.get(userB)
+                            : template.endsWith("/history") ? firstCallB : callB);
             HttpResponse<String> ownA = get(tokenA, path(template, tenant, userA));
             assertThat(ownA.statusCode()).as("A on A's %s: %s", template, ownA.body()).isEqualTo(200);
 

@@ -142,7 +142,7 @@ class SeedShapedMigrationTest extends ServiceTestSupport {
             st.execute(read("/db/migration/V3__settings_rpc_reports_legacy_key.sql"));
             st.execute(read("/db/migration/V4__row_level_security_and_version_checks.sql"));
             st.execute(read("/db/migration/V6__save_idempotency_keys.sql"));
-            st.execute(read("/db/migration/V7__save_receipts.sql"));
+            st.execute(read("/db/migration/V7__receipts_and_field_history.sql"));
         }
         assertThat(dumpDatabase()).isEqualTo(before);
     }
