@@ -68,7 +68,7 @@ public final class Saving {
         localStore.knownTenant(command.user().userId())
                 .filter(t -> !t.equals(command.user().tenantId()))
                 .ifPresent(t -> {
-                    throw new TenantConflict(command.user(), null);
+                    throw new TenantConflict(command.user(), "nothing was saved");
                 });
         UUID saveId;
         long version;
