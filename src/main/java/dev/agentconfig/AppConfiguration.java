@@ -16,6 +16,7 @@ import dev.agentconfig.observe.ObserveConfiguration;
 import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.postgrest.PostgrestConfiguration;
 import dev.agentconfig.read.ReadConfiguration;
+import dev.agentconfig.receipt.ReceiptConfiguration;
 import dev.agentconfig.rotation.RotationConfiguration;
 import dev.agentconfig.save.SaveConfiguration;
 import dev.agentconfig.store.StoreConfiguration;
@@ -49,6 +50,7 @@ public class AppConfiguration implements CamelConfiguration {
             new SaveConfiguration(),        // the save path
             new ReadConfiguration(),        // the read path and diagnostics
             new SyncConfiguration(),        // the local store -> database sync
+            new ReceiptConfiguration(),     // a save's receipt, derived from its audit rows and the tables
             new InboxConfiguration(),       // the file inbox
             new KafkaConfiguration(),       // the Kafka door, its dead-letter topic, the change feed (off by default)
             new ObserveConfiguration(),     // health and metrics

@@ -349,6 +349,12 @@ public final class LocalStore {
         return index.values().stream().filter(s -> PendingEntry.QUARANTINED.equals(s.state())).count();
     }
 
+    /** When the oldest quarantined entry was first parked, if any entry is quarantined. */
+    public Optional<Instant> oldestQuarantined() {
+        return index.values().stream().filter(st -> PendingEntry.QUARANTINED.equals(st.state())).map(Status::createdAt)
+                .min(Instant::compareTo);
+    }
+
     /** When the oldest pending entry was first parked, if any entry is pending. */
     public Optional<Instant> oldestPending() {
         return index.values().stream().filter(Status::pending).map(Status::createdAt).min(Instant::compareTo);

@@ -247,6 +247,9 @@ public final class Replays {
         states.forEach((t, s) -> targets.put(t.table(), s.id()));
         details.put("targets", targets);
         details.put("fields", replayed.fields().keySet().stream().map(dev.agentconfig.core.Field::json).toList());
+        // the saves whose values the entry held: their receipts find this row (receipt/Receipts)
+        details.put("saveIds", replayed.fields().values().stream().map(v -> v.saveId().toString()).distinct()
+                .sorted().toList());
         if (keeping != null) {
             details.put("failureClass", keeping.failureClass().id());
             details.put("code", keeping.code());

@@ -1,12 +1,17 @@
 package dev.agentconfig.sync;
 
+import java.time.Clock;
+
 import javax.sql.DataSource;
 
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.db.JdbcBatchReplay;
+import dev.agentconfig.observe.ServiceChecks;
+import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.save.IdempotencyKeys;
+import dev.agentconfig.save.Saving;
 import dev.agentconfig.save.TargetBreakers;
 import dev.agentconfig.store.DrainProgress;
 import dev.agentconfig.store.LocalStore;
@@ -24,7 +29,7 @@ public final class SyncConfiguration implements CamelConfiguration {
     private static final Logger LOG = LoggerFactory.getLogger(SyncConfiguration.class);
 
     @Override
-    public void configure(CamelContext context) {
+    public void configure(CamelContext context) throws Exception {
         Registry registry = context.getRegistry();
         SyncSettings settings = SyncSettings.from(context);
         LocalStore store = Beans.require(context, "localStore", LocalStore.class);
@@ -33,8 +38,16 @@ public final class SyncConfiguration implements CamelConfiguration {
         SyncMetrics metrics = new SyncMetrics(Beans.require(context, "meterRegistry", MeterRegistry.class), store, drain);
         SyncTrigger trigger = new SyncTrigger(context);
         registry.bind("syncTrigger", trigger);
-        registry.bind("syncPass", new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics, trigger,
-                settings.batchSize(), drain));
+        SyncPass pass = new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics, trigger,
+                settings.batchSize(), drain);
+        registry.bind("syncPass", pass);
+        // the watchdog: a sync whose timer was lost, or that stalled, is restarted (health check "sync")
+        SyncWatchdog watchdog = new SyncWatchdog(context, pass, store, trigger, settings.interval(),
+                SyncWatchdogSettings.from(context), Beans.require(context, "meterRegistry", MeterRegistry.class),
+                Clock.systemUTC());
+        registry.bind("syncWatchdog", watchdog);
+        context.addService(watchdog, true, true);
+        ServiceChecks.computed(context, "sync", watchdog::health);
         // drain on return: the moment the breaker probe finds the database back, a pass starts
         TargetBreakers breakers = Beans.require(context, "targetBreakers", TargetBreakers.class);
         breakers.onReachable(() -> trigger.request("the database answers again"));
@@ -49,7 +62,8 @@ public final class SyncConfiguration implements CamelConfiguration {
                 Beans.require(context, "idempotencyKeys", IdempotencyKeys.class))
                 .tracedBy(Beans.optional(context, "tracing", Tracing.class)));
         registry.bind("passOutcomes", new PassOutcomes());
-        registry.bind("requeue", new Requeue(store, audit));
+        registry.bind("requeue", new Requeue(store, audit, Beans.require(context, "saving", Saving.class),
+                Beans.require(context, "fieldCipher", FieldCipher.class)));
         // owned by Camel's executor manager: shut down with the context
         registry.bind("syncReplayPool", context.getExecutorServiceManager()
                 .newFixedThreadPool(this, "sync-replay", settings.parallelism()));
