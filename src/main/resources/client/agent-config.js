@@ -32,6 +32,14 @@ const CLOCK_KEY = NS + 'clock';
 const KNOWN_PREFIX = NS + 'known:';
 /** The last attempt to reach the service, from any tab: {reached, at, status}. status().online reads it. */
 const REACH_KEY = NS + 'reach';
+/**
+ * A save the service took that may still lose (it answered stale, or parked it: queued), watched until its
+ * receipt says: agent-config:v1:watch:<tenant>/<user>/<saveId> = {tenantId, userId, saveId, editedAt, at}.
+ * In localStorage, so a reload does not forget it: the `superseded` event fires on a later page too.
+ */
+const WATCH_PREFIX = NS + 'watch:';
+/** A watched save whose receipt never settles is forgotten after this long. */
+const WATCH_MS = 7 * 24 * 3600 * 1000;
 const LEASE_PREFIX = NS + 'lease:';
 const LOCK_PREFIX = 'agent-config:v1:';
 const DB_NAME = 'agent-config-outbox';
@@ -101,7 +109,7 @@ class AgentConfigClient extends EventTarget {
     }
   }
 
-  /** Adds a listener for 'pending', 'synced' or 'error'; returns the function that removes it. */
+  /** Adds a listener for 'pending', 'synced', 'superseded' or 'error'; returns the function that removes it. */
   on(type, listener) {
     const l = (e) => listener(e.detail);
     this.addEventListener(type, l);
@@ -120,6 +128,9 @@ class AgentConfigClient extends EventTarget {
     const record = {
       v: 1, tenantId: String(tenantId), userId: String(userId), editId: randomId(),
       editedAt: this.#nextEditTime(), heldBy: this.#tabId, fields: {},
+      // the edit's trace (W3C Trace Context): every attempt to send it, now or from the outbox later, carries
+      // it, so the service's spans (and a parked save's replay) join this one trace
+      traceparent: newTraceparent(),
     };
     const unsealable = [];
     for (const [name, value] of Object.entries(changes)) {
@@ -171,6 +182,7 @@ class AgentConfigClient extends EventTarget {
     }
     const { answer } = result;
     if (answer.kind === 'ok') {
+      this.#watch(user, answer.body, record.editedAt);
       return { ...answer.body, editedAt: record.editedAt };
     }
     if (answer.kind === 'refused' || answer.kind === 'auth') {
@@ -325,6 +337,11 @@ class AgentConfigClient extends EventTarget {
       pending: list.reduce((n, u) => n + u.pending.length, 0),
       lost: list.reduce((n, u) => n + u.lost.length, 0),
       since: list.map((u) => u.since).filter(Boolean).sort()[0] || null,
+      // the age of the oldest pending edit (ms; 0: none): a drain that stopped shows as a growing number
+      oldestPendingAgeMs: (() => {
+        const oldest = list.map((u) => u.since).filter(Boolean).sort()[0];
+        return oldest ? Math.max(0, Date.now() - Date.parse(oldest)) : 0;
+      })(),
       lastError,
       lastSyncedAt: list.map((u) => u.lastSyncedAt).filter(Boolean).sort().pop() || null,
       users: list,
@@ -346,6 +363,61 @@ class AgentConfigClient extends EventTarget {
     for (const r of this.#records(user)) { this.#remove(r); }
     this.#storage.removeItem(META_PREFIX + userKey(user));
     this.#forgetKnown(user);
+    for (const w of this.#watched(user)) { this.#storage.removeItem(w.key); }
+  }
+
+  /**
+   * The receipt of a save (its saveId): what became of each field, as the service tells
+   * (GET …/saves/{saveId}: applied, pending, superseded by which save, refused, abandoned). Rejects with
+   * AgentConfigError on a refusal (404: not known), and with code 'unreachable' when the service cannot be
+   * asked now.
+   */
+  async receipt(tenantId, userId, saveId) {
+    checkUser(tenantId, userId);
+    const user = { tenantId: String(tenantId), userId: String(userId) };
+    const token = await this.#token(user);
+    if (!token) {
+      throw new AgentConfigError('no access token for this user', { code: 'no-token' });
+    }
+    const answer = await this.#request('GET', user, null, token, {}, '/saves/' + encodeURIComponent(String(saveId)));
+    if (answer.kind === 'ok') {
+      return answer.body;
+    }
+    if (answer.kind === 'transient') {
+      throw new AgentConfigError(answer.message, { status: answer.status, code: 'unreachable',
+        requestId: answer.requestId || null });
+    }
+    throw refusalError(answer);
+  }
+
+  /**
+   * Signs a user out safely: sends what is pending for the user within deadlineMs (default: timeout), then
+   * keeps the sealed edits that could not be sent for the user's next sign-in (keep: true, the default) or
+   * discards them (keep: false). The key only ever rests sealed; no plaintext outlives this call. Resolves
+   * with {synced, refused, kept, discarded, lost}.
+   */
+  async signOut(tenantId, userId, { deadlineMs, keep = true } = {}) {
+    checkUser(tenantId, userId);
+    const user = { tenantId: String(tenantId), userId: String(userId) };
+    const deadline = positive(deadlineMs, this.#o.timeout);
+    const summary = { sent: 0, synced: 0, refused: 0, failed: 0, busy: 0, remaining: 0 };
+    const before = this.#records(user).length;
+    if (before > 0) {
+      let timer;
+      await Promise.race([
+        this.#withLock(user, deadline, () => this.#drainUser(user, summary)).catch(() => undefined),
+        new Promise((resolve) => { timer = setTimeout(resolve, deadline); }),
+      ]);
+      clearTimeout(timer);
+    }
+    const left = this.#records(user).length;
+    const lost = ((this.#meta(user) || {}).lost || []).length;
+    const out = { synced: summary.synced, refused: summary.refused, kept: keep ? left : 0,
+      discarded: keep ? 0 : left, lost };
+    if (!keep) {
+      this.discard(tenantId, userId);
+    }
+    return out;
   }
 
   /** Stops the schedule and the listeners of this client (the outbox stays). */
@@ -444,6 +516,7 @@ class AgentConfigClient extends EventTarget {
           m.lost = (m.lost || []).filter((l) => !sendable.includes(l.field) || l.editedAt > record.editedAt);
           return m;
         });
+        this.#watch(user, answer.body, record.editedAt);
         this.#emit('synced', { tenantId: user.tenantId, userId: user.userId, editedAt: record.editedAt, fields: sendable,
           status: answer.body && answer.body.status, saveId: answer.body && answer.body.saveId,
           version: answer.body && answer.body.version });
@@ -530,16 +603,18 @@ class AgentConfigClient extends EventTarget {
     }
     const payload = { ...body, editedAt: record.editedAt };
     const key = record.editId + '.' + [...fields].sort().join('.');
-    return this.#request('PUT', user, payload, token, { 'Idempotency-Key': key });
+    const extra = { 'Idempotency-Key': key };
+    if (validTraceparent(record.traceparent)) { extra.traceparent = record.traceparent; }
+    return this.#request('PUT', user, payload, token, extra);
   }
 
   /**
    * One request. {kind: 'ok'|'refused'|'auth'|'transient', status, body, message, problem, retryAfter}.
    * Transient: no answer (network, CORS failure, timeout), 408, 425, 429, 5xx.
    */
-  async #request(method, user, payload, token, extra) {
+  async #request(method, user, payload, token, extra, suffix = '') {
     const url = this.#o.baseUrl + '/api/v1/agent-config/' + encodeURIComponent(user.tenantId) + '/'
-      + encodeURIComponent(user.userId);
+      + encodeURIComponent(user.userId) + suffix;
     const headers = { Authorization: 'Bearer ' + token, Accept: 'application/json', ...extra };
     if (payload) { headers['Content-Type'] = 'application/json'; }
     const abort = new AbortController();
@@ -570,9 +645,10 @@ class AgentConfigClient extends EventTarget {
     try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
     const status = response.status;
     const requestId = response.headers.get('X-Request-Id');
+    const traceId = response.headers.get('X-Trace-Id');
     const message = (body && (body.detail || body.title)) || ('HTTP ' + status);
     if (status >= 200 && status < 300) {
-      return { kind: 'ok', status, body, requestId };
+      return { kind: 'ok', status, body, requestId, traceId };
     }
     const retryAfter = Number(response.headers.get('Retry-After')) || 0;
     if (status >= 500 || status === 408 || status === 425 || status === 429) {
@@ -621,6 +697,11 @@ class AgentConfigClient extends EventTarget {
       await this.#drainAll(false);
     } catch (e) {
       // a storage or lock failure: tried again on the next tick
+    }
+    try {
+      await this.#checkWatched();
+    } catch (e) {
+      // asked again on the next tick
     }
     if (this.#closed) { return; }
     let next = this.#o.interval;
@@ -811,6 +892,60 @@ class AgentConfigClient extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
+  // ----- receipts of saves that may still lose -------------------------------------------------
+
+  /** A save the service took that may still lose to a newer edit (stale, or parked: queued) is watched. */
+  #watch(user, body, editedAt) {
+    if (!body || !body.saveId || (body.status !== 'stale' && body.status !== 'queued')) { return; }
+    try {
+      this.#storage.setItem(WATCH_PREFIX + userKey(user) + '/' + body.saveId, JSON.stringify({
+        tenantId: user.tenantId, userId: user.userId, saveId: body.saveId, editedAt, at: Date.now() }));
+    } catch (e) {
+      return; // storage full: the receipt can still be asked with receipt()
+    }
+    setTimeout(() => { this.#checkWatched().catch(() => undefined); }, 0);
+  }
+
+  #watched(user) {
+    const out = [];
+    const prefix = WATCH_PREFIX + (user ? userKey(user) + '/' : '');
+    for (let i = 0; i < this.#storage.length; i++) {
+      const key = this.#storage.key(i);
+      if (key && key.startsWith(prefix)) {
+        try { out.push({ key, ...JSON.parse(this.#storage.getItem(key)) }); } catch (e) { out.push({ key }); }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Asks the receipt of each watched save: `superseded` fires ({tenantId, userId, saveId, editedAt, fields:
+   * {name: {saveId, version, editedAt, origin}}}) when one of its fields lost to a newer edit, and the save is
+   * forgotten once its receipt settled (applied, superseded, refused, abandoned).
+   */
+  async #checkWatched() {
+    for (const w of this.#watched(null)) {
+      if (!w.saveId || Date.now() - (w.at || 0) > WATCH_MS) { this.#storage.removeItem(w.key); continue; }
+      const user = { tenantId: w.tenantId, userId: w.userId };
+      const token = await this.#token(user);
+      if (!token) { continue; }
+      const answer = await this.#request('GET', user, null, token, {}, '/saves/' + encodeURIComponent(w.saveId));
+      if (answer.kind !== 'ok' || !answer.body) { continue; }
+      const receipt = answer.body;
+      if (receipt.status === 'pending' || receipt.status === 'unknown') { continue; }
+      if (this.#storage.getItem(w.key) === null) { continue; } // another tab told it already
+      this.#storage.removeItem(w.key);
+      const lost = {};
+      for (const [name, verdict] of Object.entries(receipt.fields || {})) {
+        if (verdict && verdict.verdict === 'superseded') { lost[name] = verdict.by || {}; }
+      }
+      if (Object.keys(lost).length > 0) {
+        this.#emit('superseded', { tenantId: w.tenantId, userId: w.userId, saveId: w.saveId, editedAt: w.editedAt,
+          fields: lost });
+      }
+    }
+  }
+
   // ----- one tab at a time ---------------------------------------------------------------------
 
   /**
@@ -979,6 +1114,25 @@ function randomId() {
     for (let i = 0; i < b.length; i++) { b[i] = Math.floor(Math.random() * 256); }
   }
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** A W3C traceparent starting a new, sampled trace: 00-<32 hex trace id>-<16 hex span id>-01. */
+function newTraceparent() {
+  const hex = (n) => {
+    const b = new Uint8Array(n);
+    if (globalThis.crypto && typeof crypto.getRandomValues === 'function') {
+      crypto.getRandomValues(b);
+    } else {
+      for (let i = 0; i < n; i++) { b[i] = Math.floor(Math.random() * 256); }
+    }
+    b[n - 1] |= 1; // never all zeros (an invalid id)
+    return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  };
+  return '00-' + hex(16) + '-' + hex(8) + '-01';
+}
+
+function validTraceparent(t) {
+  return typeof t === 'string' && /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(t);
 }
 
 function sleep(ms) {

@@ -13,8 +13,10 @@ import dev.agentconfig.db.DatabaseConfiguration;
 import dev.agentconfig.inbox.InboxConfiguration;
 import dev.agentconfig.kafka.KafkaConfiguration;
 import dev.agentconfig.observe.ObserveConfiguration;
+import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.postgrest.PostgrestConfiguration;
 import dev.agentconfig.read.ReadConfiguration;
+import dev.agentconfig.receipt.ReceiptConfiguration;
 import dev.agentconfig.rotation.RotationConfiguration;
 import dev.agentconfig.save.SaveConfiguration;
 import dev.agentconfig.store.StoreConfiguration;
@@ -37,6 +39,7 @@ public class AppConfiguration implements CamelConfiguration {
 
     /** Each feature binds its beans; a later one looks up what an earlier one bound. */
     static final List<CamelConfiguration> FEATURES = List.of(
+            new Tracing(),                  // traces (off unless agentconfig.tracing.otlp-endpoint): before any route
             new CryptoConfiguration(),      // the key's cipher, the service token
             new TransportConfiguration(),   // failure classification, the dead-letter channel's retry rule
             new DatabaseConfiguration(),    // the direct database; the jdbc transport
@@ -47,6 +50,7 @@ public class AppConfiguration implements CamelConfiguration {
             new SaveConfiguration(),        // the save path
             new ReadConfiguration(),        // the read path and diagnostics
             new SyncConfiguration(),        // the local store -> database sync
+            new ReceiptConfiguration(),     // a save's receipt, derived from its audit rows and the tables
             new InboxConfiguration(),       // the file inbox
             new KafkaConfiguration(),       // the Kafka door, its dead-letter topic, the change feed (off by default)
             new ObserveConfiguration(),     // health and metrics

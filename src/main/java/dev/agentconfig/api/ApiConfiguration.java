@@ -7,6 +7,8 @@ import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.crypto.Secrets;
 import dev.agentconfig.read.KeyReader;
+import dev.agentconfig.receipt.History;
+import dev.agentconfig.receipt.Receipts;
 import dev.agentconfig.save.Saving;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
@@ -37,6 +39,8 @@ public final class ApiConfiguration implements CamelConfiguration {
                 Beans.require(context, "auditTrail", AuditTrail.class),
                 Beans.require(context, "meterRegistry", MeterRegistry.class)));
         registry.bind("httpRequeue", new HttpRequeue());
+        registry.bind("httpReceipts", new HttpReceipts(Beans.require(context, "receipts", Receipts.class)));
+        registry.bind("httpHistory", new HttpHistory(Beans.require(context, "history", History.class)));
         registry.bind("httpKeys", new HttpKeys());
         registry.bind("diagnosticsPage", new DiagnosticsPage());
         // inbound: an allow-list of request headers (no query parameter or form field becomes a header);

@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.UUID;
 
 import dev.agentconfig.json.Json;
+import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.save.Refusal;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
@@ -21,6 +22,8 @@ public final class HttpGuard {
     /** Property: the {@code Warning} header of the answer (a read that answers last-known values). */
     public static final String RESPONSE_WARNING = "agentconfig.http.warning";
     public static final String REQUEST_ID = "X-Request-Id";
+    /** The answer's header (and exchange property) naming the request's trace, when tracing is on. */
+    public static final String TRACE_ID = "X-Trace-Id";
     private static final java.util.regex.Pattern SANE_REQUEST_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,64}");
     public static final String CALLER_PROPERTY = "agentconfig.caller";
     /** For a user JWT: the verified subject and tenant. */
@@ -74,6 +77,10 @@ public final class HttpGuard {
         }
         exchange.setProperty(REQUEST_ID, id);
         MDC.put("requestId", id);
+        String traceId = Tracing.traceId(); // tracing on: the request's trace (the caller's, from its traceparent)
+        if (traceId != null) {
+            exchange.setProperty(TRACE_ID, traceId);
+        }
     }
 
     /**
@@ -239,6 +246,10 @@ public final class HttpGuard {
         exchange.getMessage().removeHeaders("*");
         if (requestId != null) {
             exchange.getMessage().setHeader(REQUEST_ID, requestId);
+        }
+        String traceId = exchange.getProperty(TRACE_ID, String.class);
+        if (traceId != null) {
+            exchange.getMessage().setHeader(TRACE_ID, traceId);
         }
         exchange.getMessage().setHeader("Cache-Control", "no-store");
     }

@@ -34,9 +34,14 @@ public final class HttpHeaderFilter extends HttpHeaderFilterStrategy {
      * stored; the worst a caller can do with it is get a 304 for its own request. The CORS headers
      * ({@code Origin}, {@code Access-Control-Request-*}) are deliberately NOT here: client/CrossOrigin
      * reads them on the server's router before Camel, so no route ever sees them.
+     *
+     * <p>{@code traceparent} (W3C Trace Context) is read by Camel's tracer only (observe/Tracing), when
+     * tracing is on: it steers the trace id and parent of the request's spans and nothing else (a malformed
+     * one starts a new trace). {@code tracestate} and {@code baggage} stay out: baggage would ride along into
+     * every span and onward call.
      */
     static final Set<String> INBOUND = Set.of("authorization", "content-type", "content-length", "accept",
-            "idempotency-key", "x-request-id", "if-none-match");
+            "idempotency-key", "x-request-id", "if-none-match", "traceparent");
 
     @Override
     protected void initialize() {

@@ -37,8 +37,8 @@ public final class CrossOrigin implements Handler<RoutingContext> {
     private static final Logger LOG = LoggerFactory.getLogger(CrossOrigin.class);
     static final String PATH_PREFIX = "/api/v1/agent-config/";
     static final String ALLOW_METHODS = "GET, PUT";
-    static final String ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-Id";
-    static final String EXPOSE_HEADERS = "X-Request-Id, Retry-After";
+    static final String ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-Id, traceparent";
+    static final String EXPOSE_HEADERS = "X-Request-Id, X-Trace-Id, Retry-After";
     static final String MAX_AGE = "600";
     /** scheme://host[:port], nothing after it (an origin as a browser sends it). */
     private static final Pattern ORIGIN = Pattern.compile("https?://[A-Za-z0-9.\\-]+(:[0-9]{1,5})?|https?://\\[[0-9A-Fa-f:.]+](:[0-9]{1,5})?");

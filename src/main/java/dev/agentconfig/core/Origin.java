@@ -12,6 +12,8 @@ public enum Origin {
     KAFKA,
     /** The sync replaying a local-store entry: identity and versions from the entry. */
     REPLAY,
+    /** POST …/history/{changeId}/restore: a value that lost, saved again as a new edit (identity from the path). */
+    RESTORE,
     /** The seed's plaintext key found in user_settings, sealed and saved at the version of the save that found it. */
     LEGACY_KEY;
 

@@ -1,6 +1,7 @@
 package dev.agentconfig.core;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -28,11 +29,41 @@ public record PendingEntry(
         String createdAt,
         String updatedAt,
         long revision,
-        Map<String, KeyEntry> idempotencyKeys) {
+        Map<String, KeyEntry> idempotencyKeys,
+        List<String> traceparents,
+        List<ErrorInfo> failures) {
+
+    /** The newest W3C traceparents an entry keeps of the requests that parked it (observe/Tracing). */
+    public static final int TRACES_KEPT = 8;
+
+    /** The failures an entry remembers, oldest first; older ones are dropped (the count stays in attempts). */
+    public static final int MAX_FAILURES = 20;
 
     public PendingEntry {
         idempotencyKeys = idempotencyKeys == null || idempotencyKeys.isEmpty() ? Map.of()
                 : Collections.unmodifiableMap(new TreeMap<>(idempotencyKeys));
+        traceparents = traceparents == null ? List.of() : List.copyOf(traceparents);
+        failures = failures == null || failures.isEmpty() ? List.of()
+                : List.copyOf(failures.subList(Math.max(0, failures.size() - MAX_FAILURES), failures.size()));
+    }
+
+    /** An entry without traceparents or a failure history (as written before they were kept here). */
+    public PendingEntry(int format, String tenantId, String userId, Map<String, FieldEntry> fields,
+                        List<String> pendingTargets, String state, ErrorInfo lastError, int attempts,
+                        String nextAttemptAt, String createdAt, String updatedAt, long revision,
+                        Map<String, KeyEntry> idempotencyKeys) {
+        this(format, tenantId, userId, fields, pendingTargets, state, lastError, attempts, nextAttemptAt, createdAt,
+                updatedAt, revision, idempotencyKeys, List.of(), List.of());
+    }
+
+    /** The failure history with one more failure (each attempt: when, class, code, message, target). */
+    private static List<ErrorInfo> with(List<ErrorInfo> failures, ErrorInfo error) {
+        if (error == null) {
+            return failures;
+        }
+        List<ErrorInfo> out = new ArrayList<>(failures);
+        out.add(error);
+        return out;
     }
 
     /** An entry without Idempotency-Keys (as written before they were kept here). */
@@ -106,6 +137,16 @@ public record PendingEntry(
      * @param failed   the targets to park and why; the first in target order becomes the last error
      */
     public static PendingEntry merge(PendingEntry existing, SealedSave save, Map<Target, Failure> failed, Instant now) {
+        return merge(existing, save, failed, now, null);
+    }
+
+    /**
+     * As {@link #merge(PendingEntry, SealedSave, Map, Instant)}, keeping the W3C traceparent of the request
+     * that parks the save (null: none) with the entry's others, the newest {@value #TRACES_KEPT} (the sync's
+     * replay links back to them).
+     */
+    public static PendingEntry merge(PendingEntry existing, SealedSave save, Map<Target, Failure> failed, Instant now,
+                                     String traceparent) {
         if (failed.isEmpty()) {
             throw new IllegalArgumentException("nothing to park");
         }
@@ -118,7 +159,11 @@ public record PendingEntry(
         String createdAt = now.toString();
         long revision = 1;
         Map<String, KeyEntry> keys = new TreeMap<>();
+        List<String> traces = new ArrayList<>();
+        List<ErrorInfo> history = List.of();
         if (existing != null) {
+            traces.addAll(existing.traceparents());
+            history = existing.failures();
             keys.putAll(existing.idempotencyKeys());
             fields.putAll(existing.fields());
             targets.addAll(existing.pendingTargets());
@@ -153,10 +198,16 @@ public record PendingEntry(
             }
         }
         ErrorInfo error = ErrorInfo.of(failed.get(first), first, now);
+        if (traceparent != null && !traces.contains(traceparent)) {
+            traces.add(traceparent);
+        }
+        while (traces.size() > TRACES_KEPT) {
+            traces.remove(0);
+        }
         // a quarantined entry has no next attempt: it waits for POST .../retry
         return new PendingEntry(1, save.tenantId(), save.userId().toString(), fields, List.copyOf(targets), state,
                 error, attempts, QUARANTINED.equals(state) ? null : now.toString(), createdAt, now.toString(), revision,
-                keys);
+                keys, traces, with(history, error));
     }
 
     /**
@@ -167,13 +218,13 @@ public record PendingEntry(
                                 Instant nextAttempt, Instant now) {
         return new PendingEntry(format, tenantId, userId, fields, List.copyOf(new TreeSet<>(targets)), newState, error,
                 newAttempts, nextAttempt == null ? null : nextAttempt.toString(), createdAt, now.toString(),
-                revision + 1, idempotencyKeys);
+                revision + 1, idempotencyKeys, traceparents, with(failures, error));
     }
 
     /** A quarantined entry put back in line by an operator: pending and due now, its history kept. */
     public PendingEntry requeued(Instant now) {
         return new PendingEntry(format, tenantId, userId, fields, pendingTargets, PENDING, lastError, attempts,
-                now.toString(), createdAt, now.toString(), revision + 1, idempotencyKeys);
+                now.toString(), createdAt, now.toString(), revision + 1, idempotencyKeys, traceparents, failures);
     }
 
     /**
@@ -189,7 +240,19 @@ public record PendingEntry(
         Map<String, FieldEntry> changed = new TreeMap<>(fields);
         changed.put(field, new FieldEntry(value, current.version(), current.saveId()));
         return new PendingEntry(format, tenantId, userId, changed, pendingTargets, state, lastError, attempts,
-                nextAttemptAt, createdAt, now.toString(), revision + 1, idempotencyKeys);
+                nextAttemptAt, createdAt, now.toString(), revision + 1, idempotencyKeys, traceparents, failures);
+    }
+
+    /**
+     * A quarantined entry edited by an operator: the fields of the edit (a new save: its own saveId and a version
+     * above every other) replace the entry's; state, targets and failure history stay (resubmit to replay it).
+     */
+    public PendingEntry edited(SealedSave edit, Instant now) {
+        Map<String, FieldEntry> changed = new TreeMap<>(fields);
+        edit.fields().forEach((field, value) -> changed.put(field.json(),
+                new FieldEntry(value.value(), value.version(), value.saveId().toString())));
+        return new PendingEntry(format, tenantId, userId, changed, pendingTargets, state, lastError, attempts,
+                nextAttemptAt, createdAt, now.toString(), revision + 1, idempotencyKeys, traceparents, failures);
     }
 
     /** The record of an Idempotency-Key this entry holds, if it holds it. */
@@ -210,7 +273,7 @@ public record PendingEntry(
         Map<String, KeyEntry> keys = new TreeMap<>(idempotencyKeys);
         keys.values().removeIf(k -> saveIds.contains(k.saveId()));
         return new PendingEntry(format, tenantId, userId, kept, pendingTargets, state, lastError, attempts,
-                nextAttemptAt, createdAt, now.toString(), revision + 1, keys);
+                nextAttemptAt, createdAt, now.toString(), revision + 1, keys, traceparents, failures);
     }
 
     /** The entry as a save: each field at the version (and saveId) it was stored with. */

@@ -1,5 +1,6 @@
 package dev.agentconfig.db;
 
+import java.sql.SQLException;
 import java.time.Clock;
 import java.util.List;
 
@@ -7,12 +8,15 @@ import dev.agentconfig.audit.JdbcAuditSink;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.observe.ServiceChecks;
+import dev.agentconfig.receipt.HistorySettings;
 import dev.agentconfig.save.IdempotencySettings;
 import dev.agentconfig.transport.FailureClassifier;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The direct database (embedded or external): always with the jdbc transport, with rest only when
@@ -21,6 +25,7 @@ import org.apache.camel.spi.Registry;
  * (db/JdbcTargetWrites, db/JdbcReads).
  */
 public final class DatabaseConfiguration implements CamelConfiguration {
+    private static final Logger LOG = LoggerFactory.getLogger(DatabaseConfiguration.class);
     @Override
     public void configure(CamelContext context) throws Exception {
         Settings settings = Beans.settings(context);
@@ -50,7 +55,21 @@ public final class DatabaseConfiguration implements CamelConfiguration {
         // its writers stop with the context, before the pool (added after it)
         context.addService(writes, true, true);
         registry.bind("transportWrites", writes);
-        registry.bind("targetReads", new JdbcReads(database.dataSource()));
+        JdbcReads reads = new JdbcReads(database.dataSource());
+        registry.bind("targetReads", reads);
+        // what a receipt is derived from: the audit rows and the tables' versions (receipt/Receipts)
+        registry.bind("saveRecords", new JdbcSaveRecords(database.dataSource(), reads));
+        // the values that lost (trigger of migration V7); its bounds per user are the service's configuration
+        JdbcFieldHistory history = new JdbcFieldHistory(database.dataSource());
+        HistorySettings historySettings = HistorySettings.from(context);
+        try {
+            history.bounds(historySettings.perUser(), historySettings.retention());
+        } catch (SQLException | RuntimeException e) {
+            // the service starts without its database too: the trigger keeps the bounds it had (at first: 100, 30 days)
+            LOG.warn("The history's bounds (agentconfig.history.*) could not be written now ({}); they are written at "
+                    + "the next start", e.getMessage());
+        }
+        registry.bind("fieldHistory", history);
         registry.bind("sealedKeys", new JdbcSealedKeys(database.dataSource()));
         registry.bind("idempotencyRecords", new JdbcIdempotencyRecords(database.dataSource()));
         if (database.migrated()) {

@@ -23,6 +23,7 @@ import dev.agentconfig.save.SaveCommandParser;
 import dev.agentconfig.save.Saving;
 import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.json.Json;
+import dev.agentconfig.observe.Tracing;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -122,6 +123,10 @@ public final class InboxSteps {
         receipt.set("message", masked);
         receipt.set("outcome", Json.MAPPER.valueToTree(outcome));
         receipt.put("processedAt", Instant.now().toString());
+        String traceId = Tracing.traceId(); // traces on: the trace of this message's spans (observe/Tracing)
+        if (traceId != null) {
+            receipt.put("traceId", traceId);
+        }
         exchange.getMessage().setBody(receipt.toPrettyString());
         exchange.getMessage().setHeader(Exchange.FILE_NAME, exchange.getProperty(NAME, String.class));
         LOG.info("Inbox message {} saved: {}", exchange.getProperty(NAME, String.class),

@@ -2,6 +2,7 @@ package dev.agentconfig.json;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
@@ -38,10 +39,16 @@ public final class Json {
     private Json() {
     }
 
-    /** How a local-store entry is written: its Idempotency-Keys only when it has some. */
+    /** How a local-store entry is written: its Idempotency-Keys, traceparents and failure history only when it has some. */
     private abstract static class PendingEntryJson {
         @JsonInclude(JsonInclude.Include.NON_EMPTY)
         abstract Map<String, PendingEntry.KeyEntry> idempotencyKeys();
+
+        @JsonInclude(JsonInclude.Include.NON_EMPTY)
+        abstract List<String> traceparents();
+
+        @JsonInclude(JsonInclude.Include.NON_EMPTY)
+        abstract List<PendingEntry.ErrorInfo> failures();
     }
 
     public static String write(Object value) {

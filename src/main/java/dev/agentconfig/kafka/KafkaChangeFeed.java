@@ -1,5 +1,6 @@
 package dev.agentconfig.kafka;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -12,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import dev.agentconfig.core.ChangeFeed;
 import dev.agentconfig.core.ConfigChange;
 import dev.agentconfig.json.Json;
+import dev.agentconfig.observe.Tracing;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Service;
 import org.apache.camel.component.kafka.KafkaComponent;
@@ -36,12 +38,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class KafkaChangeFeed implements ChangeFeed, Service {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaChangeFeed.class);
+    /** The record header of the W3C traceparent (observe/Tracing; KafkaTraceHeaders reads it on the door). */
+    static final String TRACEPARENT = KafkaTraceHeaders.TRACEPARENT;
 
     private final CamelContext context;
     private final KafkaSettings settings;
     private final String topic;
     private final KafkaMeters meters;
-    private final BlockingQueue<ConfigChange> queue;
+    private final BlockingQueue<Queued> queue;
     private volatile boolean running;
     private ExecutorService worker;
     private Producer<String, byte[]> producer;
@@ -56,9 +60,14 @@ public final class KafkaChangeFeed implements ChangeFeed, Service {
 
     @Override
     public void publish(ConfigChange change) {
-        if (!running || !queue.offer(change)) {
+        // the trace of the save (or of the sync's replay) that made the change goes with its record
+        if (!running || !queue.offer(new Queued(change, Tracing.traceparent()))) {
             meters.eventDropped(running ? "queue-full" : "stopped");
         }
+    }
+
+    /** A change waiting for the producer, with the W3C traceparent of the span that published it (or null). */
+    private record Queued(ConfigChange change, String traceparent) {
     }
 
     /** The event's JSON: who, status, origin, saveId, each field's version, each table's outcome, when. */
@@ -105,19 +114,24 @@ public final class KafkaChangeFeed implements ChangeFeed, Service {
 
     private void drain() {
         while (running || !queue.isEmpty()) {
-            ConfigChange change;
+            Queued queued;
             try {
-                change = queue.poll(200, TimeUnit.MILLISECONDS);
+                queued = queue.poll(200, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
-            if (change == null) {
+            if (queued == null) {
                 continue;
             }
+            ConfigChange change = queued.change();
             try {
+                ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, change.key(), json(change));
+                if (queued.traceparent() != null) {
+                    record.headers().add(TRACEPARENT, queued.traceparent().getBytes(StandardCharsets.US_ASCII));
+                }
                 // may block (metadata, a full buffer) while the broker is away: this thread, never a save
-                producer.send(new ProducerRecord<>(topic, change.key(), json(change)), (metadata, error) -> {
+                producer.send(record, (metadata, error) -> {
                     if (error == null) {
                         meters.eventPublished();
                     } else {

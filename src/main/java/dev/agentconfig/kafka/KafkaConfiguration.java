@@ -29,6 +29,8 @@ public final class KafkaConfiguration implements CamelConfiguration {
         KafkaClients clients = new KafkaClients();
         registry.bind("kafkaClients", clients);
         registry.bind("kafkaCommits", new OffsetCommits());
+        // a record's traceparent header as text: the door's spans continue the producer's trace (observe/Tracing)
+        registry.bind("kafkaTraceHeaders", new KafkaTraceHeaders());
         KafkaMeters meters = new KafkaMeters(Beans.require(context, "meterRegistry", MeterRegistry.class), clients);
         registry.bind("kafkaDoor", new KafkaDoor(Beans.require(context, "saving", Saving.class), meters,
                 settings.deadLetterTopic()));

@@ -7,6 +7,7 @@ import dev.agentconfig.core.PendingEntry;
 import dev.agentconfig.core.Target;
 import dev.agentconfig.core.TargetOutcome;
 import dev.agentconfig.core.WriteResult;
+import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.store.LocalStoreUnavailable;
 
@@ -30,7 +31,8 @@ public final class Parking {
      */
     public WriteResult park(WriteResult result) {
         Map<Target, Failure> failed = result.toPark();
-        PendingEntry entry = store.park(result.save(), failed);
+        // the request's trace (its traceparent) stays with the entry: the sync's replay links back to it
+        PendingEntry entry = store.park(result.save(), failed, Tracing.traceparent());
         log.parked(result, failed);
         if (!entry.quarantined()) {
             return result;

@@ -193,6 +193,8 @@ public final class Saving {
         if (save != null) {
             user = save.user();
             details.put("saveId", save.saveId().toString());
+            // the fields (names only) its receipt says were refused (receipt/Receipts)
+            details.put("fields", save.fields().keySet().stream().map(Field::json).toList());
         }
         if (reached instanceof WriteResult w) {
             Map<String, String> targets = new LinkedHashMap<>();

@@ -200,8 +200,13 @@ public final class LocalStore {
      * @throws LocalStoreUnavailable when it cannot be made durable
      */
     public PendingEntry park(SealedSave save, Map<Target, Failure> failed) {
+        return park(save, failed, null);
+    }
+
+    /** As {@link #park(SealedSave, Map)}, the entry keeping the parking request's W3C traceparent (null: none). */
+    public PendingEntry park(SealedSave save, Map<Target, Failure> failed, String traceparent) {
         return update(save.user(), current -> {
-            PendingEntry merged = PendingEntry.merge(current.orElse(null), save, failed, Instant.now());
+            PendingEntry merged = PendingEntry.merge(current.orElse(null), save, failed, Instant.now(), traceparent);
             return new StoreChange.Write<>(merged, merged);
         });
     }
@@ -342,6 +347,12 @@ public final class LocalStore {
 
     public long quarantinedCount() {
         return index.values().stream().filter(s -> PendingEntry.QUARANTINED.equals(s.state())).count();
+    }
+
+    /** When the oldest quarantined entry was first parked, if any entry is quarantined. */
+    public Optional<Instant> oldestQuarantined() {
+        return index.values().stream().filter(st -> PendingEntry.QUARANTINED.equals(st.state())).map(Status::createdAt)
+                .min(Instant::compareTo);
     }
 
     /** When the oldest pending entry was first parked, if any entry is pending. */

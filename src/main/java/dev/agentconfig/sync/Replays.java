@@ -11,6 +11,7 @@ import java.util.Set;
 
 import dev.agentconfig.audit.AuditEvent;
 import dev.agentconfig.audit.AuditTrail;
+import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.PendingEntry;
 import dev.agentconfig.core.ReplayBatch;
@@ -42,6 +43,7 @@ public final class Replays {
     private final dev.agentconfig.core.ChangeFeed changeFeed;
     private final IdempotencyKeys idempotencyKeys;
     private final FailurePolicy writes;
+    private Tracing tracing = Tracing.OFF;
 
     public Replays(LocalStore store, Backoff backoff, SyncMetrics metrics, AuditTrail audit) {
         this(store, backoff, metrics, audit, dev.agentconfig.core.ChangeFeed.NONE);
@@ -73,6 +75,12 @@ public final class Replays {
         this.audit = audit;
     }
 
+    /** The replay of an entry in the trace of the request that parked it (observe/Tracing); OFF by default. */
+    public Replays tracedBy(Tracing tracing) {
+        this.tracing = tracing == null ? Tracing.OFF : tracing;
+        return this;
+    }
+
     /**
      * The entry as a save (each field at the version and saveId it was stored with; the key stays its
      * envelope: nothing is decrypted for a replay), or an outcome when there is nothing to replay: the
@@ -102,6 +110,7 @@ public final class Replays {
             }
             e = left.get();
         }
+        tracing.replaying(e);
         return e.asReplay();
     }
 
@@ -215,10 +224,12 @@ public final class Replays {
                 // over PostgREST, or when the batch could not write its rows: through the audit trail's queue
                 audit.record(syncAudit(replayed, r, states, keeping, now));
             }
-            changeFeed.publish(dev.agentconfig.core.ConfigChange.settled(replayed,
-                    r == Result.DRAINED ? dev.agentconfig.core.ConfigChange.SYNCED
-                            : dev.agentconfig.core.SaveOutcome.QUARANTINED, states, now));
+            // in the replay's span: the change feed's record carries the parked save's trace
+            tracing.inReplay(replayed.user(), () -> changeFeed.publish(dev.agentconfig.core.ConfigChange.settled(
+                    replayed, r == Result.DRAINED ? dev.agentconfig.core.ConfigChange.SYNCED
+                            : dev.agentconfig.core.SaveOutcome.QUARANTINED, states, now)));
         }
+        tracing.replayed(replayed.user(), r.name().toLowerCase(java.util.Locale.ROOT));
         if (r == Result.QUARANTINED) {
             LOG.warn("Sync: local entry {} quarantined: {} {} ({}); fix the data or the database, then POST "
                     + "/api/v1/agent-config/{}/{}/retry (or give it up: POST …/abandon)", replayed.user(),
@@ -257,6 +268,9 @@ public final class Replays {
         states.forEach((t, s) -> targets.put(t.table(), s.id()));
         details.put("targets", targets);
         details.put("fields", replayed.fields().keySet().stream().map(dev.agentconfig.core.Field::json).toList());
+        // the saves whose values the entry held: their receipts find this row (receipt/Receipts)
+        details.put("saveIds", replayed.fields().values().stream().map(v -> v.saveId().toString()).distinct()
+                .sorted().toList());
         if (keeping != null) {
             details.put("failureClass", keeping.failureClass().id());
             details.put("code", keeping.code());

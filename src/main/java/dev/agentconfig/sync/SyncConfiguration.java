@@ -1,10 +1,16 @@
 package dev.agentconfig.sync;
 
+import java.time.Clock;
+
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.core.ChangeFeed;
+import dev.agentconfig.crypto.FieldCipher;
+import dev.agentconfig.observe.ServiceChecks;
+import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.save.FailurePolicy;
 import dev.agentconfig.save.IdempotencyKeys;
+import dev.agentconfig.save.Saving;
 import dev.agentconfig.save.TargetBreakers;
 import dev.agentconfig.store.DrainProgress;
 import dev.agentconfig.store.LocalStore;
@@ -21,7 +27,7 @@ public final class SyncConfiguration implements CamelConfiguration {
     private static final Logger LOG = LoggerFactory.getLogger(SyncConfiguration.class);
 
     @Override
-    public void configure(CamelContext context) {
+    public void configure(CamelContext context) throws Exception {
         Registry registry = context.getRegistry();
         SyncSettings settings = SyncSettings.from(context);
         LocalStore store = Beans.require(context, "localStore", LocalStore.class);
@@ -30,8 +36,16 @@ public final class SyncConfiguration implements CamelConfiguration {
         SyncMetrics metrics = new SyncMetrics(Beans.require(context, "meterRegistry", MeterRegistry.class), store, drain);
         SyncTrigger trigger = new SyncTrigger(context);
         registry.bind("syncTrigger", trigger);
-        registry.bind("syncPass", new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics, trigger,
-                settings.batchSize(), drain));
+        SyncPass pass = new SyncPass(Beans.require(context, "backend", Backend.class), store, metrics, trigger,
+                settings.batchSize(), drain);
+        registry.bind("syncPass", pass);
+        // the watchdog: a sync whose timer was lost, or that stalled, is restarted (health check "sync")
+        SyncWatchdog watchdog = new SyncWatchdog(context, pass, store, trigger, settings.interval(),
+                SyncWatchdogSettings.from(context), Beans.require(context, "meterRegistry", MeterRegistry.class),
+                Clock.systemUTC());
+        registry.bind("syncWatchdog", watchdog);
+        context.addService(watchdog, true, true);
+        ServiceChecks.computed(context, "sync", watchdog::health);
         // drain on return: the moment the breaker probe finds the database back, a pass starts
         TargetBreakers breakers = Beans.require(context, "targetBreakers", TargetBreakers.class);
         breakers.onReachable(() -> trigger.request("the database answers again"));
@@ -40,9 +54,11 @@ public final class SyncConfiguration implements CamelConfiguration {
         registry.bind("replays", new Replays(store, new Backoff(settings.backoffBase(), settings.backoffMax()), metrics,
                 audit, Beans.require(context, "changeFeed", ChangeFeed.class),
                 Beans.require(context, "idempotencyKeys", IdempotencyKeys.class),
-                Beans.require(context, "targetWrites", FailurePolicy.class)));
+                Beans.require(context, "targetWrites", FailurePolicy.class))
+                .tracedBy(Beans.optional(context, "tracing", Tracing.class)));
         registry.bind("passOutcomes", new PassOutcomes());
-        registry.bind("requeue", new Requeue(store, audit));
+        registry.bind("requeue", new Requeue(store, audit, Beans.require(context, "saving", Saving.class),
+                Beans.require(context, "fieldCipher", FieldCipher.class)));
         // owned by Camel's executor manager: shut down with the context
         registry.bind("syncReplayPool", context.getExecutorServiceManager()
                 .newFixedThreadPool(this, "sync-replay", settings.parallelism()));

@@ -60,6 +60,12 @@ public final class SyncMetrics {
                 .description("age of the oldest pending local-store entry")
                 .baseUnit("seconds")
                 .register(registry);
+        Gauge.builder("agentconfig.sync.oldest.quarantined.age", store, s -> s.oldestQuarantined()
+                        .map(t -> Math.max(0, Duration.between(t, Instant.now()).toMillis()) / 1000.0)
+                        .orElse(0.0))
+                .description("age of the oldest quarantined local-store entry (the other parking place)")
+                .baseUnit("seconds")
+                .register(registry);
         Gauge.builder("agentconfig.sync.quarantined.entries", store, LocalStore::quarantinedCount)
                 .description("local-store entries refused by the database, waiting for POST .../retry")
                 .register(registry);

@@ -3,6 +3,7 @@ package dev.agentconfig.sync;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 
 import dev.agentconfig.core.UserKey;
 import dev.agentconfig.store.DrainProgress;
@@ -31,6 +32,8 @@ public final class SyncPass {
     private volatile String lastSkip;
     /** One "the database is out of reach" line per outage, however many passes it stops. */
     private final OutOfReachLog outOfReach = new OutOfReachLog();
+    /** When the last pass began (skipped ones too: the timer is alive), for the watchdog; null before the first. */
+    private volatile Instant lastStarted;
     /** The drain in progress: its summary line, the backlog check, the drain gauges, the diagnostics page. */
     private final DrainProgress progress;
 
@@ -48,6 +51,7 @@ public final class SyncPass {
     public SyncPlan plan() {
         trigger.started();
         Instant started = Instant.now();
+        lastStarted = started;
         if (!backend.ready()) {
             return skipped(started, "schema-not-migrated");
         }
@@ -61,6 +65,11 @@ public final class SyncPass {
         List<UserKey> due = store.dueKeys(started);
         progress.passStarted(due.size());
         return SyncPlan.of(started, due, batchSize, outOfReach);
+    }
+
+    /** When the last pass began (a skipped one too), if any did. */
+    public Optional<Instant> lastStarted() {
+        return Optional.ofNullable(lastStarted);
     }
 
     /** What the pass did: the answer of POST /api/v1/sync and the pass's log line. */

@@ -6,7 +6,9 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 
@@ -24,11 +26,13 @@ import org.junit.jupiter.api.Test;
  * routes/api-*.camel.yaml: an endpoint added later is covered without changing this test) is asked
  * with user A's token for user B's path, for A's own user id under another tenant and for B's id
  * under another tenant, plain and with {@code ?reveal=true} and {@code ?reveal=false}: 403 problem+json, and nothing of B's configuration in the body. The same
- * requests with B's own token show B's values, so the body check would see a leak.
+ * requests with B's own token show B's values, so the body check would see a leak. A path that names a save
+ * ({@code {saveId}}, a receipt) is asked with B's save, and with A's own save under B's path.
  */
 class CrossUserReadTest extends ServiceTestSupport {
     private static final String SECRET = "cross-user-read-test-secret-0123456789abcdef0123";
     private static final List<String> QUERIES = List.of("", "?reveal=true", "?reveal=false");
+    private final Map<UUID, String> saveIds = new HashMap<>();
 
     @Override
     protected Properties extraProperties() {
@@ -62,7 +66,9 @@ class CrossUserReadTest extends ServiceTestSupport {
         List<String> templates = perUserGetPaths();
         // the enumeration itself: the two documented reads at least (an empty list would make the test vacuous)
         assertThat(templates).contains("/api/v1/agent-config/{tenantId}/{userId}",
-                "/api/v1/agent-config/{tenantId}/{userId}/diagnostics");
+                "/api/v1/agent-config/{tenantId}/{userId}/diagnostics",
+                "/api/v1/agent-config/{tenantId}/{userId}/saves/{saveId}",
+                "/api/v1/agent-config/{tenantId}/{userId}/history");
 
         String tenant = newTenant();
         String otherTenant = newTenant();
@@ -72,26 +78,36 @@ class CrossUserReadTest extends ServiceTestSupport {
         String callB = "call_of_b_" + suffix;
         String smsB = "sms_of_b_" + suffix;
         String keyB = newKey();
-        assertThat(put(tenant, userB, "{\"retellApiKey\":\"" + keyB + "\",\"callAgentId\":\"" + callB
-                + "\",\"smsAgentId\":\"" + smsB + "\"}").statusCode()).isEqualTo(200);
-        assertThat(put(tenant, userA, "{\"callAgentId\":\"call_of_a_" + suffix + "\"}").statusCode()).isEqualTo(200);
+        // B's first call agent id, replaced by the next save: B's history holds it
+        String firstCallB = "first_call_of_b_" + suffix;
+        assertThat(put(tenant, userB, "{\"callAgentId\":\"" + firstCallB + "\"}").statusCode()).isEqualTo(200);
+        HttpResponse<String> savedB = put(tenant, userB, "{\"retellApiKey\":\"" + keyB + "\",\"callAgentId\":\""
+                + callB + "\",\"smsAgentId\":\"" + smsB + "\"}");
+        assertThat(savedB.statusCode()).isEqualTo(200);
+        HttpResponse<String> savedA = put(tenant, userA, "{\"callAgentId\":\"call_of_a_" + suffix + "\"}");
+        assertThat(savedA.statusCode()).isEqualTo(200);
+        // a path that names a save ({saveId}: a receipt) is asked with B's save; it shows no value, but its saveId
+        saveIds.put(userB, json(savedB).get("saveId").asText());
+        saveIds.put(userA, json(savedA).get("saveId").asText());
         String tokenA = UserJwts.user(SECRET, tenant, userA).sign();
         String tokenB = UserJwts.user(SECRET, tenant, userB).sign();
-        List<String> b = List.of(callB, smsB, keyB, FieldCipher.mask(keyB));
+        List<String> b = List.of(callB, smsB, keyB, FieldCipher.mask(keyB), firstCallB);
 
         int asked = 0;
         for (String template : templates) {
             // B on B's own path sees B's values: a leak to A would be seen by the same check
             HttpResponse<String> own = get(tokenB, path(template, tenant, userB));
             assertThat(own.statusCode()).as("B on B's %s: %s", template, own.body()).isEqualTo(200);
-            assertThat(own.body()).as("B on B's %s", template).contains(callB);
+            assertThat(own.body()).as("B on B's %s", template)
+                    .contains(template.contains("{saveId}") ? saveIds.get(userB)
+                            : template.endsWith("/history") ? firstCallB : callB);
             HttpResponse<String> ownA = get(tokenA, path(template, tenant, userA));
             assertThat(ownA.statusCode()).as("A on A's %s: %s", template, ownA.body()).isEqualTo(200);
 
             for (String query : QUERIES) {
                 // B's path; A's own user id under another tenant; B's id under another tenant
                 for (String target : List.of(path(template, tenant, userB), path(template, otherTenant, userA),
-                        path(template, otherTenant, userB))) {
+                        path(template, otherTenant, userB), path(template, tenant, userB, userA))) {
                     HttpResponse<String> r = get(tokenA, target + query);
                     assertThat(r.statusCode()).as("A's token on %s%s: %s", target, query, r.body()).isEqualTo(403);
                     assertThat(r.headers().firstValue("Content-Type")).as("%s%s", target, query)
@@ -104,11 +120,18 @@ class CrossUserReadTest extends ServiceTestSupport {
                 }
             }
         }
-        assertThat(asked).isEqualTo(templates.size() * QUERIES.size() * 3);
+        assertThat(asked).isEqualTo(templates.size() * QUERIES.size() * 4);
     }
 
-    private static String path(String template, String tenant, UUID user) {
-        return template.replace("{tenantId}", tenant).replace("{userId}", user.toString());
+    /** The template for the user; a {saveId} is that user's own save. */
+    private String path(String template, String tenant, UUID user) {
+        return path(template, tenant, user, user);
+    }
+
+    /** The template for the user; a {saveId} is the save of {@code saveOf} (A's own save under B's path). */
+    private String path(String template, String tenant, UUID user, UUID saveOf) {
+        return template.replace("{tenantId}", tenant).replace("{userId}", user.toString())
+                .replace("{saveId}", saveIds.getOrDefault(saveOf, UUID.randomUUID().toString()));
     }
 
     private HttpResponse<String> get(String token, String pathAndQuery) {

@@ -8,7 +8,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.net.URLEncoder;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,7 +99,7 @@ class BrowserOutboxTest extends ServiceTestSupport {
               const client = m.createClient({ baseUrl: p.get('api'), getAccessToken: () => p.get('token'),
                 interval: Number(p.get('interval')), retryBase: Number(p.get('retryBase')),
                 timeout: Number(p.get('timeout')) });
-              for (const type of ['pending', 'synced', 'error']) {
+              for (const type of ['pending', 'synced', 'superseded', 'error']) {
                 client.addEventListener(type, (e) => window.events.push({ type, at: Date.now(), detail: e.detail }));
               }
               window.client = client;
@@ -822,5 +825,99 @@ class BrowserOutboxTest extends ServiceTestSupport {
             assertThat(profileConfig(u).get("call_agent_id").asText()).isEqualTo("call_many");
             assertThat(settingsConfig(u).get("sms_agent_id").asText()).isEqualTo("sms_many");
         }
+    }
+
+    // ----- receipts: an edit that lost is told, also after a reload; safe sign-out -------------------------
+
+    @Test
+    void aParkedEditThatLostToANewerOneIsReportedSupersededOnThePageLoadedAfterIt() {
+        String tenant = newTenant();
+        UUID user = newUser();
+        String token = token(tenant, user);
+        ChromeDriver laptop = browser.driver();
+        openApp(laptop, baseUrl(), token, 300, 4000);
+        JsonNode parked;
+        execute("ALTER TABLE public.user_profiles RENAME TO user_profiles_away");
+        try {
+            parked = call(laptop, "return await window.client.save(args[0], args[1], { callAgentId: 'laptop_parked' });",
+                    tenant, user.toString());
+        } finally {
+            execute("ALTER TABLE public.user_profiles_away RENAME TO user_profiles");
+        }
+        // the service took it and parked it: the browser watches its receipt, in localStorage
+        assertThat(parked.get("status").asText()).as(parked.toString()).isEqualTo("queued");
+        String saveId = parked.get("saveId").asText();
+        assertThat(localStorage(laptop).keySet()).anyMatch(k -> k.startsWith("agent-config:v1:watch:") && k.endsWith(saveId));
+
+        // the page is reloaded (a new document, a new client); meanwhile another device saves a newer value and
+        // the service's sync drains the parked edit, which loses
+        openApp(laptop, baseUrl(), token, 300, 4000);
+        HttpResponse<String> phone = put(tenant, user, "{\"callAgentId\":\"phone_newer\"}");
+        assertThat(phone.statusCode()).as(phone.body()).isEqualTo(200);
+        HttpResponse<String> pass = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/api/v1/sync"))
+                .header("Authorization", "Bearer " + serviceToken).POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(pass.statusCode()).isEqualTo(202);
+        assertThat(profileConfig(user).get("call_agent_id").asText()).isEqualTo("phone_newer");
+
+        await().atMost(Duration.ofSeconds(60)).until(() -> !events(laptop, "superseded").isEmpty());
+        JsonNode superseded = events(laptop, "superseded").get(0).get("detail");
+        assertThat(superseded.get("saveId").asText()).isEqualTo(saveId);
+        assertThat(superseded.at("/fields/callAgentId/saveId").asText()).isEqualTo(json(phone).get("saveId").asText());
+        assertThat(superseded.at("/fields/callAgentId/origin").asText()).isEqualTo("http");
+        assertThat(localStorage(laptop).keySet()).noneMatch(k -> k.startsWith("agent-config:v1:watch:"));
+        JsonNode receipt = call(laptop, "return await window.client.receipt(args[0], args[1], args[2]);", tenant,
+                user.toString(), saveId);
+        assertThat(receipt.get("status").asText()).as(receipt.toString()).isEqualTo("superseded");
+        // told once: a further page load does not tell it again
+        openApp(laptop, baseUrl(), token, 300, 4000);
+        call(laptop, "await new Promise((r) => setTimeout(r, 1000)); return null;");
+        assertThat(events(laptop, "superseded")).isEmpty();
+    }
+
+    @Test
+    void signOutDrainsWithinItsDeadlineThenKeepsOrDiscardsTheSealedEdits() {
+        String tenant = newTenant();
+        UUID user = newUser();
+        String key = newKey();
+        String token = token(tenant, user);
+        ChromeDriver d = browser.driver();
+        // through the relay, on a schedule no test outlasts: only signOut itself sends while the test runs
+        openApp(d, relayUrl(), token, LONG_SCHEDULE_MS, LONG_SCHEDULE_MS, 2000);
+        relay.stop(); // the service as the browser sees it: stopped
+        JsonNode pending = call(d, "return await window.client.save(args[0], args[1], { retellApiKey: args[2], "
+                + "callAgentId: 'signed_out_offline' });", tenant, user.toString(), key);
+        assertThat(pending.get("status").asText()).isEqualTo("pending");
+        JsonNode status = call(d, "return await window.client.status();");
+        assertThat(status.get("since").asText()).isEqualTo(pending.get("editedAt").asText());
+        assertThat(status.get("oldestPendingAgeMs").asLong()).isGreaterThanOrEqualTo(0);
+
+        // unreachable: nothing can be sent within the deadline; kept sealed for the next sign-in
+        JsonNode kept = call(d, "return await window.client.signOut(args[0], args[1], { deadlineMs: 1500, keep: true });",
+                tenant, user.toString());
+        assertThat(kept.get("kept").asInt()).as(kept.toString()).isEqualTo(1);
+        assertThat(kept.get("synced").asInt()).isZero();
+        assertThat(outbox(d)).hasSize(1);
+        assertThat(anyContains(localStorage(d), key)).as("no plaintext key in storage").isFalse();
+        assertThat(profileRow(user)).isEmpty();
+
+        // reachable again: the next sign-out sends it before it returns
+        relay.start();
+        JsonNode synced = call(d, "return await window.client.signOut(args[0], args[1], { deadlineMs: 8000, keep: false });",
+                tenant, user.toString());
+        assertThat(synced.get("synced").asInt()).as(synced.toString()).isEqualTo(1);
+        assertThat(synced.get("discarded").asInt()).isZero();
+        assertThat(profileConfig(user).get("call_agent_id").asText()).isEqualTo("signed_out_offline");
+        assertThat(outbox(d)).isEmpty();
+
+        // unreachable again, discard: nothing of the user's edits stays in the browser
+        relay.stop();
+        call(d, "return await window.client.save(args[0], args[1], { retellApiKey: args[2] });", tenant,
+                user.toString(), newKey());
+        JsonNode discarded = call(d, "return await window.client.signOut(args[0], args[1], { deadlineMs: 500, keep: false });",
+                tenant, user.toString());
+        assertThat(discarded.get("discarded").asInt()).as(discarded.toString()).isEqualTo(1);
+        assertThat(outbox(d)).isEmpty();
+        assertThat(localStorage(d).keySet()).noneMatch(k -> k.contains(user.toString()) && !k.contains(":known:"));
+        relay.start();
     }
 }

@@ -631,7 +631,7 @@ class RowLevelSecurityTest extends ServiceTestSupport {
     void theServiceMigratedTheHandPastedDatabaseFromABaseline() {
         assertThat(query("SELECT version, type FROM agentconfig.flyway_schema_history WHERE success ORDER BY installed_rank"))
                 .extracting(row -> row.get("version") + "/" + row.get("type"))
-                .containsExactly("0/BASELINE", "1/SQL", "2/SQL", "3/SQL", "4/SQL", "5/SQL", "6/SQL");
+                .containsExactly("0/BASELINE", "1/SQL", "2/SQL", "3/SQL", "4/SQL", "5/SQL", "6/SQL", "7/SQL");
     }
 
     /** Privileges, policies, constraints, functions and every row: what a migration may change. */
@@ -671,7 +671,7 @@ class RowLevelSecurityTest extends ServiceTestSupport {
         try (Connection c = db.getDatabase(OWNER, "postgres").getConnection(); Statement st = c.createStatement()) {
             for (String v : List.of("V1__agent_config_schema", "V2__field_guards_and_settings_rpc",
                     "V3__settings_rpc_reports_legacy_key", "V4__row_level_security_and_version_checks",
-                    "V6__save_idempotency_keys")) {
+                    "V6__save_idempotency_keys", "V7__receipts_and_field_history")) {
                 st.execute(SeedShapedMigrationTest.read("/db/migration/" + v + ".sql"));
             }
         }

@@ -214,6 +214,20 @@ class KafkaDoorTest extends ServiceTestSupport {
         }
         assertThat(eventsOf(user)).extracting(e -> e.get("status").asText()).containsExactly("saved", "saved", "stale");
         assertThat(localEntry(tenant, user)).isEmpty();
+
+        // the receipts of the Kafka door's saves: each says which save won (the HTTP one), never a value
+        for (JsonNode event : List.of(eventsOf(user).get(0), eventsOf(user).get(2))) {
+            HttpResponse<String> receipt = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/api/v1/agent-config/"
+                    + tenant + "/" + user + "/saves/" + event.get("saveId").asText()))
+                    .header("Authorization", "Bearer " + serviceToken).GET());
+            assertThat(receipt.statusCode()).as(receipt.body()).isEqualTo(200);
+            JsonNode r = json(receipt);
+            assertThat(r.get("origin").asText()).isEqualTo("kafka");
+            assertThat(r.get("status").asText()).as(r.toString()).isEqualTo("superseded");
+            assertThat(r.at("/fields/callAgentId/by/saveId").asText()).isEqualTo(json(newer).get("saveId").asText());
+            assertThat(r.at("/fields/callAgentId/by/origin").asText()).isEqualTo("http");
+            assertThat(r.toString()).doesNotContain("from_kafka_old").doesNotContain("from_http_newer");
+        }
     }
 
     @Test

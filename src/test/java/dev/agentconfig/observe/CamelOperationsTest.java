@@ -47,11 +47,12 @@ class CamelOperationsTest extends ServiceTestSupport {
     @Test
     void everyCheckOfHealthIsACamelHealthCheckAndTheyAgree() {
         Map<String, HealthCheck.Result> camel = camelChecks();
-        assertThat(camel.keySet()).containsExactly("database", "schema", "localStore", "backlog", "quarantine", "keys");
+        assertThat(camel.keySet()).containsExactly("database", "schema", "localStore", "backlog", "quarantine", "keys",
+                "sync");
         assertThat(camel.values()).allMatch(r -> r.getState() == HealthCheck.State.UP);
         JsonNode checks = json(health()).get("checks");
         assertThat(checks.fieldNames()).toIterable().containsExactly("database", "schema", "localStore", "backlog",
-                "quarantine", "keys");
+                "quarantine", "keys", "sync");
         camel.forEach((id, r) -> assertThat(checks.get(id).get("detail").asText()).as(id)
                 .isEqualTo(r.getMessage().orElseThrow()));
         // each check shows its own figures in its own order, none of Camel's bookkeeping

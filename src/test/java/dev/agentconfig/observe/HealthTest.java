@@ -64,7 +64,7 @@ class HealthTest extends ServiceTestSupport {
         HttpResponse<String> r = health();
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         assertThat(json(r).get("status").asText()).isEqualTo("UP");
-        for (String name : new String[] {"database", "schema", "localStore", "backlog", "quarantine"}) {
+        for (String name : new String[] {"database", "schema", "localStore", "backlog", "quarantine", "sync"}) {
             assertThat(check(r, name).get("status").asText()).as(name).isEqualTo("UP");
         }
         revealsNothingInternal(r);

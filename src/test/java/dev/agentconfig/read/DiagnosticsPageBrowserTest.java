@@ -228,6 +228,40 @@ class DiagnosticsPageBrowserTest extends ReadTestSupport {
     }
 
     @Test
+    void aPersonSeesTheQuarantineWithItsFailuresAndResubmitsAnEntry() {
+        String tenant = newTenant();
+        UUID user = newUser();
+        String key = newKey();
+        execute("ALTER TABLE public.user_profiles ADD CONSTRAINT test_refuse_page CHECK "
+                + "(encrypted_agent_config ->> 'call_agent_id' IS DISTINCT FROM 'refused_on_page')");
+        try {
+            var r = put(tenant, user, "{\"retellApiKey\":\"" + key + "\",\"callAgentId\":\"refused_on_page\"}");
+            assertThat(json(r).get("status").asText()).as(r.body()).isEqualTo("quarantined");
+        } finally {
+            execute("ALTER TABLE public.user_profiles DROP CONSTRAINT test_refuse_page");
+        }
+
+        browser.get(baseUrl() + "/diagnostics");
+        browser.findElement(By.id("token")).sendKeys(serviceToken);
+        browser.findElement(By.id("quarantine-show")).click();
+        WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(15));
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("quarantine-list")));
+        WebElement row = browser.findElements(By.cssSelector("#quarantine-list tbody tr")).stream()
+                .filter(tr -> tr.getText().contains(user.toString())).findFirst().orElseThrow();
+        List<WebElement> cells = row.findElements(By.cssSelector("td"));
+        assertThat(cells.get(0).getText()).isEqualTo(tenant + " / " + user);
+        assertThat(cells.get(2).getText()).startsWith("1 ");
+        assertThat(cells.get(3).getText()).contains("rejected 23514", "test_refuse_page");
+        assertThat(cells.get(4).getText()).contains("callAgentId = refused_on_page", FieldCipher.mask(key));
+        assertThat(browser.findElement(By.tagName("body")).getText().contains(key)).as("plaintext key on the page")
+                .isFalse();
+
+        cells.get(5).findElement(By.tagName("button")).click();
+        wait.until(x -> cells.get(5).getText().equals("resubmitted"));
+        assertThat(localEntry(tenant, user).orElseThrow().get("state").asText()).isEqualTo("pending");
+    }
+
+    @Test
     void aWrongTokenShowsTheProblemInsteadOfATable() {
         browser.get(baseUrl() + "/diagnostics");
         browser.findElement(By.id("tenant")).sendKeys("acme");

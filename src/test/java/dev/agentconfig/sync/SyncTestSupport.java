@@ -14,7 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.search.Search;
 
 /** Helpers shared by the sync's test classes: run a pass, retry, read meters, park saves. */
-abstract class SyncTestSupport extends ServiceTestSupport {
+public abstract class SyncTestSupport extends ServiceTestSupport {
 
     /** POST /api/v1/sync with the service token; asserts 202 and returns the pass summary. */
     protected JsonNode sync() {
