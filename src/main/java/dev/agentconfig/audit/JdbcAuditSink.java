@@ -8,6 +8,8 @@ import java.util.List;
 
 import javax.sql.DataSource;
 
+import dev.agentconfig.core.FailureClass;
+import dev.agentconfig.core.Failures;
 import dev.agentconfig.json.Json;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,8 +74,8 @@ public final class JdbcAuditSink implements AuditSink {
             return Outcome.WRITTEN;
         } catch (SQLException e) {
             String state = e.getSQLState();
-            if (state != null && (state.startsWith("22") || state.startsWith("23") || state.startsWith("42"))) {
-                // the rows themselves (or the table) are the problem: retrying will not help
+            if (state != null && Failures.classOfSqlState(state) != FailureClass.TRANSIENT) {
+                // the rows themselves (or the table) are the problem: retrying will not help (core/Failures decides)
                 LOG.warn("Audit rows not written ({} {}): {} dropped", state, e.getMessage(), batch.size());
                 return Outcome.DROPPED;
             }

@@ -89,13 +89,43 @@ public record Failure(FailureClass failureClass, String code, String message, Ca
         return Failures.CODE_POOL_TIMEOUT.equals(code);
     }
 
+    /** Every write would wait the same again: a statement timeout, an answer that did not come, no pool connection. */
+    public boolean timedOut() {
+        return poolTimeout() || Failures.STATEMENT_TIMEOUT_STATE.equals(code) || Failures.CODE_TIMEOUT.equals(code);
+    }
+
+    /** Not the database's doing: the service's own write queue was full (load). */
+    public boolean queueFull() {
+        return Failures.CODE_QUEUE_FULL.equals(code);
+    }
+
+    // ----- what a failure means: the decisions the failure policy (save/FailurePolicy) and the transports take ---
+
     /**
      * Worth a quick retry within the request: transient, and not a timeout of any kind (statement, answer,
-     * pool: waiting again costs the same wait), an open breaker or refused credentials.
+     * pool: waiting again costs the same wait), an open breaker, a full write queue or refused credentials.
      */
     public boolean retryableNow() {
-        return failureClass == FailureClass.TRANSIENT && !breakerOpen() && !poolTimeout() && !"57014".equals(code)
-                && !Failures.CODE_TIMEOUT.equals(code) && !Failures.credentialsRefused(this);
+        return failureClass == FailureClass.TRANSIENT && !breakerOpen() && !timedOut() && !queueFull()
+                && !Failures.credentialsRefused(this);
+    }
+
+    /**
+     * Counted against the target's circuit breaker: only the database's own transient failures. Bad data must
+     * not open it, nor load (no pool connection in time, a full write queue: a probe tells an outage apart).
+     */
+    public boolean countsAgainstBreaker() {
+        return failureClass == FailureClass.TRANSIENT && !poolTimeout() && !queueFull() && !breakerOpen();
+    }
+
+    /**
+     * A failure of the whole group (or batch) of saves being written together: the database out of reach, the
+     * connection lost; every save of it fails with it. A timeout fails that statement's target for its saves
+     * ({@link #timedOut()}: waiting again costs the same wait). Any other failure of a group's statement is one
+     * save's: the statement is written again save by save, so that save fails alone.
+     */
+    public boolean wholeGroup() {
+        return outOfReach();
     }
 
     /** Perhaps the database is gone (worth asking a probe): out of reach, or no pool connection in time. */

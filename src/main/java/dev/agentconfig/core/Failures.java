@@ -21,6 +21,18 @@ public final class Failures {
      * database is gone: a probe tells which). Not retried in the request, not counted by the breakers.
      */
     public static final String CODE_POOL_TIMEOUT = "pool-timeout";
+    /** The server cancelled a statement that ran longer than statement_timeout (SQLSTATE query_canceled). */
+    public static final String STATEMENT_TIMEOUT_STATE = "57014";
+    /** The client could not establish a connection (a transient JDBC failure without a SQLSTATE of its own). */
+    public static final String CONNECTION_FAILED_STATE = "08001";
+    /** The connection does not exist (any more): a connection the pool closed after it was lost. */
+    public static final String CONNECTION_LOST_STATE = "08003";
+    /**
+     * The jdbc transport's write queue was full (more saves waiting for a group commit than it holds): the
+     * save is parked at once instead of waiting. Load, not the database's fault: not retried in the request,
+     * not counted by the breakers.
+     */
+    public static final String CODE_QUEUE_FULL = "write-queue-full";
     /** Prefix of the code of an HTTP failure that carries no PostgREST or SQLSTATE code: "http-502". */
     public static final String CODE_HTTP_PREFIX = "http-";
 
@@ -32,6 +44,11 @@ public final class Failures {
     public static Failure breakerOpen() {
         return new Failure(FailureClass.TRANSIENT, CODE_BREAKER_OPEN,
                 "circuit breaker open after repeated failures; the database is not called until it answers again");
+    }
+
+    public static Failure queueFull(int capacity) {
+        return new Failure(FailureClass.TRANSIENT, CODE_QUEUE_FULL,
+                "the write queue holds " + capacity + " saves already (agentconfig.db.write-queue); parked at once");
     }
 
     public static Failure ofSqlState(String state, String message) {
@@ -49,7 +66,7 @@ public final class Failures {
             case "42P01", "42703", "42883", "42P10", "42501", "3F000", "42704" -> {
                 return FailureClass.SCHEMA_DRIFT;
             }
-            case "40001", "40P01", "55P03", "57014" -> {
+            case "40001", "40P01", "55P03", STATEMENT_TIMEOUT_STATE -> {
                 return FailureClass.TRANSIENT;
             }
             default -> {
@@ -138,7 +155,7 @@ public final class Failures {
         if (c.equals(CODE_BREAKER_OPEN)) {
             return Failure.Cause.BREAKER_OPEN;
         }
-        if (c.equals("57014")) {
+        if (c.equals(STATEMENT_TIMEOUT_STATE)) {
             return Failure.Cause.STATEMENT_TIMEOUT;
         }
         if (c.equals(CODE_TIMEOUT) || c.equals(CODE_HTTP_PREFIX + 504)) {

@@ -78,6 +78,19 @@ public record WriteResult(SealedSave save, Map<Target, TargetOutcome> outcomes, 
         return this;
     }
 
+    /** user_profiles is still to be written: the save is for it and it has no outcome there yet. */
+    public boolean wantsProfile() {
+        return save.writesProfile() && !outcomes.containsKey(Target.USER_PROFILES);
+    }
+
+    /** The same result without the outcome of a target (to write that target again). */
+    public WriteResult without(Target target) {
+        Map<Target, TargetOutcome> m = new EnumMap<>(Target.class);
+        m.putAll(outcomes);
+        m.remove(target);
+        return new WriteResult(save, m, legacyKey, overtaken, audited);
+    }
+
     /** user_settings is still to be written: the save is for it, and user_profiles found no other tenant. */
     public boolean wantsSettings() {
         return save.writesSettings() && !tenantConflict() && !outcomes.containsKey(Target.USER_SETTINGS);

@@ -10,6 +10,8 @@ import dev.agentconfig.config.Settings;
 import dev.agentconfig.observe.ServiceChecks;
 import dev.agentconfig.receipt.HistorySettings;
 import dev.agentconfig.save.IdempotencySettings;
+import dev.agentconfig.transport.FailureClassifier;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
@@ -20,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * The direct database (embedded or external): always with the jdbc transport, with rest only when
  * agentconfig.db.url is set (then used for migrations and NOTIFY pgrst, never for data). With the jdbc
  * transport it is the backend, the target writes, the reads and the audit sink
- * (routes/transport-jdbc.camel.yaml).
+ * (db/JdbcTargetWrites, db/JdbcReads).
  */
 public final class DatabaseConfiguration implements CamelConfiguration {
     private static final Logger LOG = LoggerFactory.getLogger(DatabaseConfiguration.class);
@@ -44,14 +46,17 @@ public final class DatabaseConfiguration implements CamelConfiguration {
         registry.bind("backend", backend);
         ServiceChecks.probed(context, List.of("database", "schema"), backend::healthChecks, "database");
         registry.bind("auditSink", new JdbcAuditSink(database.dataSource()));
-        // the audit row of a save that every target took is written in the save's own transaction
-        JdbcSaveTransactions transactions = new JdbcSaveTransactions(database.dataSource(),
-                Beans.require(context, "failureClassifier", dev.agentconfig.transport.FailureClassifier.class),
-                dev.agentconfig.save.SaveAudit::saved, IdempotencySettings.from(context), wallClock(context));
-        registry.bind("saveTransactions", transactions);
-        registry.bind("jdbcTargets", new JdbcTargets(database.dataSource(), transactions));
+        // the two tables written in group commits (the saves' keys and audit rows in the same transaction);
+        // save/FailurePolicy wraps it as the bean targetWrites
+        JdbcTargetWrites writes = new JdbcTargetWrites(database.dataSource(),
+                Beans.require(context, "failureClassifier", FailureClassifier.class), GroupCommitSettings.from(context),
+                IdempotencySettings.from(context), wallClock(context),
+                Beans.require(context, "meterRegistry", MeterRegistry.class));
+        // its writers stop with the context, before the pool (added after it)
+        context.addService(writes, true, true);
+        registry.bind("transportWrites", writes);
         JdbcReads reads = new JdbcReads(database.dataSource());
-        registry.bind("jdbcReads", reads);
+        registry.bind("targetReads", reads);
         // what a receipt is derived from: the audit rows and the tables' versions (receipt/Receipts)
         registry.bind("saveRecords", new JdbcSaveRecords(database.dataSource(), reads));
         // the values that lost (trigger of migration V7); its bounds per user are the service's configuration

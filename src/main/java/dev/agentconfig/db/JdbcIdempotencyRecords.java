@@ -18,7 +18,7 @@ import dev.agentconfig.transport.IdempotencyRecords;
 /**
  * Idempotency-Keys over JDBC: the functions of migration V6, selected over the service's pool (a lookup, the
  * sync's recording of a parked save's key) or on the save's own connection ({@link #record(Connection, UserKey,
- * IdempotencyRecord, Instant, int)}, from db/JdbcSaveTransactions: the key commits with the save).
+ * IdempotencyRecord, Instant, int)}, from db/JdbcTargetWrites: the key commits with the save).
  */
 public final class JdbcIdempotencyRecords implements IdempotencyRecords {
     private static final String FIND = SqlFile.load("idempotency-find.sql");

@@ -12,10 +12,11 @@ import javax.sql.DataSource;
 
 import dev.agentconfig.core.UserKey;
 import dev.agentconfig.transport.StoredRow;
+import dev.agentconfig.transport.TargetReads;
 import dev.agentconfig.transport.TargetRows;
 
 /** The jdbc transport's reads: a user's row in each table, under the user AND the tenant. */
-public final class JdbcReads {
+public final class JdbcReads implements TargetReads {
     private static final String READ_PROFILE = SqlFile.load("read-profile.sql");
     private static final String READ_SETTINGS = SqlFile.load("read-settings.sql");
 
@@ -25,10 +26,12 @@ public final class JdbcReads {
         this.dataSource = dataSource;
     }
 
+    @Override
     public StoredRow<TargetRows.ProfileRecord> profile(UserKey key) throws SQLException {
         return new StoredRow<>(key, profileRow(key));
     }
 
+    @Override
     public StoredRow<TargetRows.SettingsRecord> settings(UserKey key) throws SQLException {
         return new StoredRow<>(key, settingsRow(key));
     }

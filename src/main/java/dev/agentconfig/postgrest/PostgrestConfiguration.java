@@ -43,9 +43,10 @@ public final class PostgrestConfiguration implements CamelConfiguration {
         SchemaCacheReload schemaCache = new SchemaCacheReload(database == null ? null : database.dataSource(), meters);
         registry.bind("schemaCache", schemaCache);
         registry.bind("postgrest", new PostgrestSteps(auth, drift, schemaCache, meters));
-        registry.bind("postgrestPayloads", new PostgrestPayloads());
+        PostgrestPayloads payloads = new PostgrestPayloads();
         PostgrestClient client = new PostgrestClient(context,
                 Beans.require(context, "failureClassifier", dev.agentconfig.transport.FailureClassifier.class));
+        registry.bind("targetReads", new PostgrestReads(client, payloads));
         PostgrestBackend backend = new PostgrestBackend(rest.url(), client, drift, database);
         registry.bind("backend", backend);
         ServiceChecks.probed(context, database == null ? List.of("postgrest", "schema")
@@ -55,8 +56,10 @@ public final class PostgrestConfiguration implements CamelConfiguration {
         PostgrestIdempotencyRecords idempotencyRecords = new PostgrestIdempotencyRecords(client);
         registry.bind("idempotencyRecords", idempotencyRecords);
         Clock wall = Beans.optional(context, "wallClock", Clock.class);
-        registry.bind("saveTransactions", new PostgrestSaveTransactions(idempotencyRecords,
-                IdempotencySettings.from(context), wall == null ? Clock.systemUTC() : wall));
+        // the two tables, one request per target per save; save/FailurePolicy wraps it as the bean targetWrites
+        registry.bind("transportWrites", new PostgrestTargetWrites(client, payloads,
+                Beans.require(context, "failureClassifier", dev.agentconfig.transport.FailureClassifier.class),
+                idempotencyRecords, IdempotencySettings.from(context), wall == null ? Clock.systemUTC() : wall));
         registry.bind("sealedKeys", new PostgrestSealedKeys(client));
         Supplier<List<String>> report = () -> drift.current().stream().map(SchemaDriftRegister::describe).toList();
         registry.bind("schemaDriftReport", report);

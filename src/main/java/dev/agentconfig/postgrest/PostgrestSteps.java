@@ -17,7 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The steps of routes postgrest-call and postgrest-send (routes/transport-rest.camel.yaml): one
+ * The steps of route postgrest-call (routes/transport-rest.camel.yaml): one
  * request to PostgREST, isolated from the exchange it serves, and its answer classified once.
  *
  * <p>Isolation: the caller's headers (an inbound HTTP request's path, query, method, its

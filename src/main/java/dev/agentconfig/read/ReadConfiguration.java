@@ -7,6 +7,7 @@ import java.util.function.Supplier;
 
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.crypto.FieldCipher;
+import dev.agentconfig.save.FailurePolicy;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.FailureClassifier;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -28,6 +29,9 @@ public final class ReadConfiguration implements CamelConfiguration {
         LastKnownCopies lastKnown = new LastKnownCopies(Beans.settings(context).dataDir().resolve("last-known"), cipher,
                 keys, settings.lastKnownMaxUsers());
         registry.bind("lastKnownCopies", lastKnown);
+        // what a table took is what it holds now: the last-known copy follows every write through the one write
+        // path (saves, reversions, legacy keys, the drain), for reads while the tables are out of reach
+        Beans.require(context, "targetWrites", FailurePolicy.class).onWritten(lastKnown::written);
         registry.bind("readSteps", new ReadSteps(keys, classifier, Beans.require(context, "localStore", LocalStore.class),
                 lastKnown, Beans.require(context, "meterRegistry", MeterRegistry.class)));
         registry.bind("collectReadings", new CollectReadings(classifier));

@@ -16,7 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Legacy rows (route adopt-legacy-key). The seed wrote the key in plaintext into
+ * Legacy rows ({@link #adopt}, a step of route save-agent-config). The seed wrote the key in plaintext into
  * user_settings.retell_config.api_key. A save that writes retellApiKey has it removed by the
  * user_settings trigger. For a save that does not carry the key, the settings function reports the
  * legacy plaintext (when no versioned key exists anywhere, migration V3); it is then sealed and saved,
@@ -30,10 +30,28 @@ public final class LegacyKeys {
     private final LocalStore localStore;
     private final AuditTrail audit;
 
-    public LegacyKeys(FieldCipher cipher, LocalStore localStore, AuditTrail audit) {
+    private final FailurePolicy writes;
+    private final Parking parking;
+
+    public LegacyKeys(FieldCipher cipher, LocalStore localStore, AuditTrail audit, FailurePolicy writes,
+                      Parking parking) {
         this.cipher = cipher;
         this.localStore = localStore;
         this.audit = audit;
+        this.writes = writes;
+        this.parking = parking;
+    }
+
+    /**
+     * The legacy key sealed and saved to both tables at this save's version, through the save's own write path;
+     * what the tables could not take is parked as a save's would be. The save's own result is left as it is.
+     */
+    public void adopt(WriteResult result) {
+        WriteResult adoption = writes.save(seal(result));
+        if (adoption.needsParking()) {
+            adoption = parking.park(adoption);
+        }
+        adopted(adoption);
     }
 
     /** The settings call reported a valid legacy key, and no newer key waits in the local store. */

@@ -15,6 +15,17 @@ public final class SaveAudit {
     private SaveAudit() {
     }
 
+    /**
+     * The audit row that commits with the save's targets (one transaction on the jdbc transport): only for the
+     * common case, every target saved (nothing parked, nothing stale: a stale save may be written again); null
+     * otherwise, and the answer audits it (Saving#answer).
+     */
+    public static AuditEvent whenEveryTargetSaved(WriteResult result) {
+        boolean all = !result.outcomes().isEmpty() && result.outcomes().values().stream()
+                .allMatch(o -> o instanceof dev.agentconfig.core.TargetOutcome.Saved);
+        return all ? saved(result) : null;
+    }
+
     public static AuditEvent saved(WriteResult result) {
         return saved(result, SaveOutcome.of(result));
     }

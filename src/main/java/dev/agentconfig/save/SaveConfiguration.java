@@ -1,6 +1,7 @@
 package dev.agentconfig.save;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -14,11 +15,11 @@ import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.Backend;
 import dev.agentconfig.transport.FailureClassifier;
 import dev.agentconfig.transport.IdempotencyRecords;
+import dev.agentconfig.transport.TargetWrites;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
-import org.apache.camel.processor.aggregate.UseOriginalAggregationStrategy;
 import org.apache.camel.spi.Registry;
 
 /** The save path's beans (routes/save.camel.yaml, local-store.camel.yaml, legacy-key.camel.yaml). */
@@ -62,15 +63,19 @@ public final class SaveConfiguration implements CamelConfiguration {
         registry.bind("saving", new Saving(cipher, clock, idempotencyKeys, store, audit, meters,
                 Settings.duration(context.getPropertiesComponent().resolveProperty("agentconfig.save.edited-at-skew")
                         .orElse("30s")), changeFeed));
-        registry.bind("writeResults", new WriteResults());
-        registry.bind("deadLetters", new DeadLetters(classifier, breakers));
+        // the one write path to the two tables (transport/TargetWrites), the failure policy applied once around it
+        FailurePolicy writes = new FailurePolicy(Beans.require(context, "transportWrites", TargetWrites.class),
+                breakers, classifier, settings.saveRetryAttempts(), Duration.ofMillis(Long.parseLong(
+                        context.getPropertiesComponent().resolveProperty("agentconfig.save.retry-delay").orElse("20")
+                                .trim())));
+        registry.bind("targetWrites", writes);
         OutageLog outageLog = new OutageLog(store, Settings.duration(context.getPropertiesComponent()
                 .resolveProperty("agentconfig.log.summary-interval").orElse("10s")));
         context.addService(outageLog, true, true);
-        registry.bind("parking", new Parking(store, outageLog));
-        LegacyKeys legacyKeys = new LegacyKeys(cipher, store, audit);
+        Parking parking = new Parking(store, outageLog);
+        registry.bind("parking", parking);
+        LegacyKeys legacyKeys = new LegacyKeys(cipher, store, audit, writes, parking);
         registry.bind("legacyKeys", legacyKeys);
         SaveDecisions.beans(legacyKeys).forEach(registry::bind);
-        registry.bind("keepOriginal", new UseOriginalAggregationStrategy(null, false));
     }
 }

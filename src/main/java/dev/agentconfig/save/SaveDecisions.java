@@ -4,13 +4,11 @@ import java.util.Map;
 
 import dev.agentconfig.core.WriteResult;
 import org.apache.camel.Exchange;
-import org.apache.camel.Expression;
 import org.apache.camel.Predicate;
-import org.apache.camel.support.ExpressionAdapter;
 
 /**
- * The save route's decisions on its typed body (a {@link WriteResult}), as the Camel predicates and the one
- * expression that routes/save.camel.yaml and legacy-key.camel.yaml name with the ref language.
+ * The save route's decisions on its typed body (a {@link WriteResult}), as the Camel predicates that
+ * routes/save.camel.yaml and legacy-key.camel.yaml name with the ref language.
  *
  * <p>Why not {@code simple: "${body.needsParking}"}: Simple's OGNL call on the body introspects the body's
  * class with a new BeanInfo (and looks it up in a cache keyed by the body, hashing the whole record) on every
@@ -28,25 +26,7 @@ public final class SaveDecisions {
         return Map.of(
                 "legacyKeyFound", (Predicate) e -> legacyKeys.found(result(e)),
                 "isOvertaken", (Predicate) e -> result(e).overtaken(),
-                "needsParking", (Predicate) e -> result(e).needsParking(),
-                "writesProfile", (Predicate) e -> result(e).save().writesProfile(),
-                "wantsSettings", (Predicate) e -> result(e).wantsSettings(),
-                "saveOfResult", saveOfResult());
-    }
-
-    /** WriteResult -> its SealedSave (what a target route writes). */
-    static Expression saveOfResult() {
-        return new ExpressionAdapter() {
-            @Override
-            public Object evaluate(Exchange exchange) {
-                return result(exchange).save();
-            }
-
-            @Override
-            public String toString() {
-                return "saveOfResult";
-            }
-        };
+                "needsParking", (Predicate) e -> result(e).needsParking());
     }
 
     private static WriteResult result(Exchange exchange) {

@@ -11,7 +11,6 @@ import java.util.concurrent.TimeUnit;
 
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.transport.Backend;
-import dev.agentconfig.core.FailureClass;
 import dev.agentconfig.transport.FailureClassifier;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -71,11 +70,8 @@ public final class TargetBreakers extends ServiceSupport {
                 // a fallback only: the probe normally closes the breaker first
                 .waitDurationInOpenState(settings.breakerOpenWait())
                 .permittedNumberOfCallsInHalfOpenState(1)
-                // only the database's own failures: a pool timeout is load (or an outage the probe confirms)
-                .recordException(e -> {
-                    var f = classifier.classify(e);
-                    return f.failureClass() == FailureClass.TRANSIENT && !f.poolTimeout();
-                })
+                // what counts is the failure's own decision (core/Failure#countsAgainstBreaker)
+                .recordException(e -> classifier.classify(e).countsAgainstBreaker())
                 .writableStackTraceEnabled(false)
                 .build();
         CircuitBreaker breaker = CircuitBreaker.of(name, config);

@@ -20,6 +20,7 @@ import dev.agentconfig.core.Target;
 import dev.agentconfig.core.TargetOutcome;
 import dev.agentconfig.core.TargetState;
 import dev.agentconfig.core.WriteResult;
+import dev.agentconfig.save.FailurePolicy;
 import dev.agentconfig.save.IdempotencyKeys;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.store.StoreChange;
@@ -29,9 +30,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The steps of the replay routes: local entries replayed to the targets they are still pending for, with
- * the versions they hold, then each settled on its own. On the jdbc transport a batch of entries is written
- * in one transaction (route replay-batch-jdbc, db.JdbcBatchReplay); over PostgREST each entry goes through
- * the save's own target routes (route replay-entry).
+ * the versions they hold, then each settled on its own. A batch goes through the save's own write path
+ * ({@link #write}: transport/TargetWrites behind save/FailurePolicy), as one group (route replay-batch).
  */
 public final class Replays {
     private static final Logger LOG = LoggerFactory.getLogger(Replays.class);
@@ -42,6 +42,7 @@ public final class Replays {
     private final AuditTrail audit;
     private final dev.agentconfig.core.ChangeFeed changeFeed;
     private final IdempotencyKeys idempotencyKeys;
+    private final FailurePolicy writes;
     private Tracing tracing = Tracing.OFF;
 
     public Replays(LocalStore store, Backoff backoff, SyncMetrics metrics, AuditTrail audit) {
@@ -54,9 +55,18 @@ public final class Replays {
         this(store, backoff, metrics, audit, changeFeed, null);
     }
 
-    /** @param idempotencyKeys records a parked save's Idempotency-Key before its entry is replayed (null: not) */
     public Replays(LocalStore store, Backoff backoff, SyncMetrics metrics, AuditTrail audit,
                    dev.agentconfig.core.ChangeFeed changeFeed, IdempotencyKeys idempotencyKeys) {
+        this(store, backoff, metrics, audit, changeFeed, idempotencyKeys, null);
+    }
+
+    /**
+     * @param idempotencyKeys records a parked save's Idempotency-Key before its entry is replayed (null: not)
+     * @param writes          the save's own write path (transport/TargetWrites behind save/FailurePolicy)
+     */
+    public Replays(LocalStore store, Backoff backoff, SyncMetrics metrics, AuditTrail audit,
+                   dev.agentconfig.core.ChangeFeed changeFeed, IdempotencyKeys idempotencyKeys, FailurePolicy writes) {
+        this.writes = writes;
         this.idempotencyKeys = idempotencyKeys;
         this.changeFeed = changeFeed;
         this.store = store;
@@ -154,6 +164,16 @@ public final class Replays {
     }
 
     /**
+     * The batch written through the save's own write path, as one group: on the jdbc transport one transaction
+     * (one multi-row statement per target; a statement refused for the group is redone entry by entry, so a poison
+     * entry fails alone), over PostgREST one request per target per entry. No lock is held meanwhile.
+     */
+    public ReplayBatch write(ReplayBatch batch) {
+        // the "sync" audit row of an entry drained by the batch commits with it (jdbc)
+        return writes.replay(batch, Replays::auditOfDrained);
+    }
+
+    /**
      * Each entry of a written batch settled on its own ({@link #settle}, under its lock). An entry whose
      * settling fails unexpectedly is left as it was (failed) without keeping the others from settling.
      */
@@ -223,7 +243,8 @@ public final class Replays {
 
     /**
      * The audit row of an entry whose replay reached every target it was pending for, when the batch that
-     * wrote it can commit it in its own transaction (db.JdbcBatchReplay); null when it did not.
+     * wrote it can commit it in its own transaction (db/JdbcTargetWrites, through the write port); null when it
+     * did not.
      */
     public static AuditEvent auditOfDrained(WriteResult result) {
         SealedSave replayed = result.save();
@@ -267,18 +288,6 @@ public final class Replays {
             LOG.error("FAULT INJECTION (agentconfig.sync.fault.halt-after-db-write): halting the JVM after the "
                     + "database write of {} and before their local entries are settled",
                     batch.entries().stream().map(w -> w.save().user().toString()).toList());
-            System.out.flush();
-            Runtime.getRuntime().halt(137);
-        }
-    }
-
-    /** {@link #haltAfterBatchWrite} for one entry replayed through the target routes (rest transport). */
-    public void haltAfterDatabaseWrite(WriteResult result) {
-        boolean wrote = result.outcomes().values().stream()
-                .anyMatch(o -> o.state() == TargetState.SAVED || o.state() == TargetState.STALE);
-        if (wrote) {
-            LOG.error("FAULT INJECTION (agentconfig.sync.fault.halt-after-db-write): halting the JVM after the "
-                    + "database write of {} and before its local entry is settled", result.save().user());
             System.out.flush();
             Runtime.getRuntime().halt(137);
         }

@@ -2,21 +2,19 @@ package dev.agentconfig.sync;
 
 import java.time.Clock;
 
-import javax.sql.DataSource;
-
 import dev.agentconfig.audit.AuditTrail;
 import dev.agentconfig.config.Beans;
-import dev.agentconfig.observe.Tracing;
-import dev.agentconfig.db.JdbcBatchReplay;
-import dev.agentconfig.observe.ServiceChecks;
+import dev.agentconfig.core.ChangeFeed;
 import dev.agentconfig.crypto.FieldCipher;
+import dev.agentconfig.observe.ServiceChecks;
+import dev.agentconfig.observe.Tracing;
+import dev.agentconfig.save.FailurePolicy;
 import dev.agentconfig.save.IdempotencyKeys;
 import dev.agentconfig.save.Saving;
 import dev.agentconfig.save.TargetBreakers;
 import dev.agentconfig.store.DrainProgress;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.Backend;
-import dev.agentconfig.transport.FailureClassifier;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -51,15 +49,12 @@ public final class SyncConfiguration implements CamelConfiguration {
         // drain on return: the moment the breaker probe finds the database back, a pass starts
         TargetBreakers breakers = Beans.require(context, "targetBreakers", TargetBreakers.class);
         breakers.onReachable(() -> trigger.request("the database answers again"));
-        if (!Beans.settings(context).restTransport()) {
-            // the jdbc transport replays a batch of entries in one transaction (route replay-batch-jdbc)
-            registry.bind("jdbcBatchReplay", new JdbcBatchReplay(Beans.require(context, "dataSource", DataSource.class),
-                    Beans.require(context, "failureClassifier", FailureClassifier.class), breakers,
-                    Replays::auditOfDrained));
-        }
+        // a batch of entries goes through the save's own write path (route replay-batch): one group commit on
+        // the jdbc transport, one request per target per entry over PostgREST
         registry.bind("replays", new Replays(store, new Backoff(settings.backoffBase(), settings.backoffMax()), metrics,
-                audit, Beans.require(context, "changeFeed", dev.agentconfig.core.ChangeFeed.class),
-                Beans.require(context, "idempotencyKeys", IdempotencyKeys.class))
+                audit, Beans.require(context, "changeFeed", ChangeFeed.class),
+                Beans.require(context, "idempotencyKeys", IdempotencyKeys.class),
+                Beans.require(context, "targetWrites", FailurePolicy.class))
                 .tracedBy(Beans.optional(context, "tracing", Tracing.class)));
         registry.bind("passOutcomes", new PassOutcomes());
         registry.bind("requeue", new Requeue(store, audit, Beans.require(context, "saving", Saving.class),

@@ -63,7 +63,7 @@ public final class SyncPlan {
         return batches;
     }
 
-    /** One due entry of this pass: what route replay-entry takes. */
+    /** One due entry of this pass: what route replay-batch takes, in its batch. */
     public record Replay(UserKey key, SyncPlan plan) {
         @Override
         public boolean equals(Object o) {

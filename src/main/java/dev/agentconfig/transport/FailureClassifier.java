@@ -50,7 +50,7 @@ public final class FailureClassifier {
                 return f;
             }
             if (t instanceof SQLTransientException) {
-                return new Failure(FailureClass.TRANSIENT, "08001", Failures.firstLine(t.getMessage()));
+                return new Failure(FailureClass.TRANSIENT, Failures.CONNECTION_FAILED_STATE, Failures.firstLine(t.getMessage()));
             }
             if (ioCause == null && t instanceof IOException) {
                 ioCause = t;

@@ -21,7 +21,7 @@ import dev.agentconfig.json.Json;
  *       newer version moves its version), drops the user's expired keys and those beyond {@code perUser}
  *       (oldest first), and answers the record the key now stands for.</li>
  * </ul>
- * On the jdbc transport a save's key is recorded in the save's own transaction (db/JdbcSaveTransactions).
+ * On the jdbc transport a save's key is recorded in the save's own transaction (db/JdbcTargetWrites, its group commit).
  * Failures are thrown as they are (a SQLException, a {@link ClassifiedFailureException}).
  */
 public interface IdempotencyRecords {

@@ -98,7 +98,12 @@ final class SoakRun implements AutoCloseable {
                 "AGENTCONFIG_ENCRYPTION_KEY", Base64.getEncoder().encodeToString(key),
                 "AGENTCONFIG_AUTH_SERVICE_TOKEN", token,
                 "AGENTCONFIG_SYNC_INTERVAL", "2s",
-                "AGENTCONFIG_DB_POOL_SIZE", "12");
+                "AGENTCONFIG_DB_POOL_SIZE", "12",
+                // the clients save hundreds of times a second with one token from one address: the rate limits
+                // (agentconfig.http.rate.*) out of the way, as for the other tests
+                "AGENTCONFIG_HTTP_RATE_PER_USER", "1000000",
+                "AGENTCONFIG_HTTP_RATE_PER_ADDRESS", "1000000",
+                "AGENTCONFIG_HTTP_RATE_PER_SERVICE", "1000000");
     }
 
     /** The database, then the service against it. */

@@ -44,8 +44,8 @@ class RestErrorTableTest extends RestTransportTestSupport {
         }
 
         /**
-         * A transient failure is tried again in the request by the dead-letter channel's policy
-         * (RetryTransient, agentconfig.save.retry-attempts=2: two attempts in all, as with jdbc),
+         * A transient failure is tried again in the request by the failure policy
+         * (save/FailurePolicy, agentconfig.save.retry-attempts=2: two attempts in all, as with jdbc),
          * except refused credentials; nothing else is.
          */
         int expectedCalls() {

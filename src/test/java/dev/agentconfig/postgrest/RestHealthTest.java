@@ -33,8 +33,10 @@ class RestHealthTest extends RestTransportTestSupport {
         assertThat(context.getRegistry().lookupByName("dataSource")).isNull();
         assertThat(context.getRegistry().lookupByName("database")).isNull();
         assertThat(Files.exists(dataDir.resolve("pg"))).isFalse();
-        assertThat(context.getRoutes()).extracting(r -> r.getRouteId()).contains("upsert-profile-rest", "postgrest-call")
-                .doesNotContain("upsert-profile-jdbc");
+        assertThat(context.getRoutes()).extracting(r -> r.getRouteId()).contains("postgrest-call");
+        // the tables are written and read over PostgREST, never through a pool
+        assertThat(context.getRegistry().lookupByName("transportWrites")).isInstanceOf(PostgrestTargetWrites.class);
+        assertThat(context.getRegistry().lookupByName("targetReads")).isInstanceOf(PostgrestReads.class);
     }
 
     @Test

@@ -41,7 +41,7 @@ class RestIdempotencyTest extends RestTransportTestSupport {
         stub.stubFor(post(urlPathEqualTo(FIND)).willReturn(rows("null")));
         stub.stubFor(post(urlPathEqualTo(RECORD)).willReturn(rows("null")));
 
-        HttpResponse<String> r = putWithKey(tenant, user, "{\"retellApiKey\":\"" + key + "\",\"callAgentId\":\"c1\"}", "k-rest-1");
+        HttpResponse<String> r = putWithKey(tenant, user, "{\"retellApiKey\":\"" + key + "\",\"callAgentId\":\"c_agent_rest_1\"}", "k-rest-1");
 
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         List<LoggedRequest> finds = sent(postRequestedFor(urlPathEqualTo(FIND)));
@@ -58,7 +58,7 @@ class RestIdempotencyTest extends RestTransportTestSupport {
         assertThat(args.get("p_version").asLong()).isEqualTo(json(r).get("version").asLong());
         assertThat(args.get("p_per_user").asInt()).isEqualTo(1000);
         assertThat(args.get("p_fingerprint").asText()).matches("[0-9a-f]{8}:[A-Za-z0-9_-]{43}");
-        assertThat(records.get(0).getBodyAsString()).doesNotContain(key).doesNotContain("c1");
+        assertThat(records.get(0).getBodyAsString()).doesNotContain(key).doesNotContain("c_agent_rest_1");
     }
 
     @Test

@@ -12,9 +12,10 @@ import dev.agentconfig.testing.ServiceTestSupport;
 import org.junit.jupiter.api.Test;
 
 /**
- * On the jdbc transport a save is one transaction: both targets and its audit row, one commit (one WAL
- * flush). Each target stays behind its own savepoint: a target the database cannot or will not take is
- * parked alone, and the other target still lands.
+ * On the jdbc transport a save is written in one transaction with both targets and its audit row (a group
+ * commit: with other saves that arrived meanwhile, one WAL flush). A target the database cannot or will not
+ * take is parked alone (the group is written again save by save, each target behind its own savepoint), and
+ * the other target still lands.
  */
 class TransactionPerSaveTest extends ServiceTestSupport {
 
@@ -23,11 +24,11 @@ class TransactionPerSaveTest extends ServiceTestSupport {
     }
 
     /**
-     * The rows a save writes carry the ids of the (sub)transactions that wrote them: each target's row the id
-     * of its savepoint (a subtransaction, numbered in order; the second nested in the first, as a savepoint is
-     * not released before the commit), and the audit row, written last, the innermost one's. One transaction:
-     * profile + 1 = settings = audit. Written as three commits (as before), the audit row would come from
-     * another transaction, long after.
+     * The rows a save writes carry the id of the transaction that wrote them. A save (alone, or in a group commit)
+     * writes both targets and its audit row in one transaction, with no savepoint on the happy path (a savepoint
+     * is taken only when a group is written again save by save after a refusal): profile = settings = audit.
+     * Written as three commits, the audit row would come from another transaction, long after. (Before the group
+     * commit, each target's row carried its own savepoint's subtransaction id: profile + 1 = settings = audit.)
      */
     @Test
     void aSaveIsOneTransactionWithItsAuditRow() {
@@ -43,7 +44,7 @@ class TransactionPerSaveTest extends ServiceTestSupport {
             long settings = xmin("SELECT xmin::text::bigint AS x FROM public.user_settings WHERE user_id = ?", user);
             long audit = xmin("SELECT xmin::text::bigint AS x FROM public.audit_log WHERE user_id = ? AND event = 'save' "
                     + "AND details->>'saveId' = ?", user, saveId);
-            assertThat(profile).as("profile row of save %d", i).isEqualTo(settings - 1);
+            assertThat(profile).as("profile row of save %d", i).isEqualTo(settings);
             assertThat(audit).as("audit row of save %d", i).isEqualTo(settings);
             // the row's time is the save's own (sent as ISO-8601 text, whatever the session's time zone)
             java.time.Instant at = ((java.sql.Timestamp) query("SELECT at FROM public.audit_log WHERE user_id = ? "
