@@ -8,6 +8,7 @@ import dev.agentconfig.audit.JdbcAuditSink;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.observe.ServiceChecks;
+import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.receipt.HistorySettings;
 import dev.agentconfig.save.IdempotencySettings;
 import dev.agentconfig.transport.FailureClassifier;
@@ -51,7 +52,8 @@ public final class DatabaseConfiguration implements CamelConfiguration {
         JdbcTargetWrites writes = new JdbcTargetWrites(database.dataSource(),
                 Beans.require(context, "failureClassifier", FailureClassifier.class), GroupCommitSettings.from(context),
                 IdempotencySettings.from(context), wallClock(context),
-                Beans.require(context, "meterRegistry", MeterRegistry.class));
+                Beans.require(context, "meterRegistry", MeterRegistry.class))
+                .tracedBy(Beans.optional(context, "tracing", Tracing.class)); // a group's span (observe/Tracing)
         // its writers stop with the context, before the pool (added after it)
         context.addService(writes, true, true);
         registry.bind("transportWrites", writes);

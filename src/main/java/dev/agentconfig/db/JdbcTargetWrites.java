@@ -29,6 +29,7 @@ import dev.agentconfig.core.SealedSave;
 import dev.agentconfig.core.Target;
 import dev.agentconfig.core.TargetOutcome;
 import dev.agentconfig.core.WriteResult;
+import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.save.IdempotencySettings;
 import dev.agentconfig.transport.FailureClassifier;
 import dev.agentconfig.transport.TargetRows;
@@ -37,6 +38,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +66,9 @@ import org.slf4j.LoggerFactory;
  * the other target still lands. A timeout fails that target's statement for its saves (the other target still
  * lands). The database gone, the connection lost, or a commit that fails is every save's failure of every
  * target it wanted written: none of it is acknowledged.
+ *
+ * <p><b>Traces.</b> With tracing on ({@link #tracedBy}), a group is one span "group commit" (observe/Tracing),
+ * linked to the span each caller queued its saves under (taken on the caller's thread: the writer has none).
  */
 public final class JdbcTargetWrites extends ServiceSupport implements TargetWrites {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcTargetWrites.class);
@@ -81,16 +87,20 @@ public final class JdbcTargetWrites extends ServiceSupport implements TargetWrit
     private final Counter commits;
     private final List<Thread> writers = new ArrayList<>();
     private volatile boolean running;
+    private Tracing tracing = Tracing.OFF;
 
     /** One caller's saves waiting for their group's commit. */
     private static final class Pending {
         final List<WriteResult> saves;
         final AuditRow audit;
         final CompletableFuture<List<WriteResult>> done = new CompletableFuture<>();
+        /** The caller's span, the link of its group's span (null: tracing off, or no span). */
+        final SpanContext caller;
 
-        Pending(List<WriteResult> saves, AuditRow audit) {
+        Pending(List<WriteResult> saves, AuditRow audit, SpanContext caller) {
             this.saves = saves;
             this.audit = audit;
+            this.caller = caller;
         }
     }
 
@@ -113,6 +123,12 @@ public final class JdbcTargetWrites extends ServiceSupport implements TargetWrit
                 .register(meters);
     }
 
+    /** Each group a span linked to its saves' spans (observe/Tracing); OFF by default. */
+    public JdbcTargetWrites tracedBy(Tracing tracing) {
+        this.tracing = tracing == null ? Tracing.OFF : tracing;
+        return this;
+    }
+
     /** Callers waiting for a writer right now (their saves are not being written yet). */
     public int queued() {
         return queue.size();
@@ -126,9 +142,9 @@ public final class JdbcTargetWrites extends ServiceSupport implements TargetWrit
         AuditRow rows = audit == null ? AuditRow.NONE : audit;
         if (!running) {
             // not started (a tool, a test) or stopping: the caller's own thread writes its group
-            return writeGroup(List.of(new Pending(group, rows))).get(0);
+            return writeGroup(List.of(new Pending(group, rows, tracing.queuing()))).get(0);
         }
-        Pending p = new Pending(group, rows);
+        Pending p = new Pending(group, rows, tracing.queuing());
         if (!queue.offer(p)) {
             return failWanted(group, Failures.queueFull(settings.queue()));
         }
@@ -241,7 +257,26 @@ public final class JdbcTargetWrites extends ServiceSupport implements TargetWrit
             p.saves.forEach(s -> audits.add(p.audit));
         }
         groupSizes.record(in.size());
-        List<WriteResult> out = writeAll(in, audits);
+        Span span = tracing.on() ? tracing.groupCommit(pendings.stream().map(p -> p.caller).toList(), in.size())
+                : null;
+        List<WriteResult> out;
+        try {
+            out = writeAll(in, audits);
+        } catch (RuntimeException | Error e) {
+            if (span != null) {
+                Tracing.groupCommitted(span, rounds(in), in.size(), e);
+            }
+            throw e;
+        }
+        if (span != null) {
+            int failed = 0;
+            for (WriteResult w : out) {
+                if (w.outcomes().values().stream().anyMatch(o -> o.failure() != null)) {
+                    failed++;
+                }
+            }
+            Tracing.groupCommitted(span, rounds(in), failed, null);
+        }
         List<List<WriteResult>> answers = new ArrayList<>(pendings.size());
         int from = 0;
         for (Pending p : pendings) {
@@ -612,6 +647,16 @@ public final class JdbcTargetWrites extends ServiceSupport implements TargetWrit
                 ps.setArray(k + 1, c.createArrayOf("text", columns[k]));
             }
         }
+    }
+
+    /** The rounds of a group: the most saves one user has in it. */
+    private static int rounds(List<WriteResult> in) {
+        Map<Object, Integer> seen = new HashMap<>();
+        int rounds = 0;
+        for (WriteResult w : in) {
+            rounds = Math.max(rounds, seen.merge(w.save().userId(), 1, Integer::sum));
+        }
+        return rounds;
     }
 
     /** The save's Idempotency-Key commits with it (V6) once a target took it (saved, or stale). */

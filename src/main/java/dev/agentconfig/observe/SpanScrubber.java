@@ -36,7 +36,8 @@ public final class SpanScrubber implements SpanExporter {
             "messaging.system", "messaging.destination.name", "messaging.kafka.partition", "kafka.partition",
             "kafka.offset", "messaging.kafka.offset", "exchangeId", "camel.exchangeId",
             // the service's own (observe/Tracing): hashed ids, outcomes, counts
-            Tracing.USER, Tracing.TENANT, Tracing.OUTCOME, Tracing.ENTRIES, Tracing.PARKED_AT);
+            Tracing.USER, Tracing.TENANT, Tracing.OUTCOME, Tracing.ENTRIES, Tracing.PARKED_AT,
+            Tracing.GROUP_SAVES, Tracing.GROUP_ROUNDS, Tracing.GROUP_FAILED);
     /** Event attributes that may leave: what happened, not what it said. */
     static final Set<String> EVENT_ALLOWED = Set.of("event", "error.kind");
     /** An agent-config path: /agent-config/{tenantId}/{userId}[/...]. */

@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * <p>What Camel cannot know is added here: a parked save keeps the W3C traceparent of its request
  * ({@link #traceparent()}, kept in core/PendingEntry); the sync's replay of an entry is a span in that
  * trace ({@link #replaying}, ended by {@link #replayed}), linked both ways with the batch (the pass's
- * trace) that wrote it. Without an endpoint the bean is {@link #OFF}: every method is a no-op.
+ * trace) that wrote it. A jdbc group commit is one span "group commit" ({@link #groupCommit}), linked to the
+ * span of each save it holds ({@link #queuing}, taken on the caller's thread). Without an endpoint the bean is
+ * {@link #OFF}: every method is a no-op.
  */
 public class Tracing extends ServiceSupport implements CamelConfiguration {
     private static final Logger LOG = LoggerFactory.getLogger(Tracing.class);
@@ -51,6 +53,10 @@ public class Tracing extends ServiceSupport implements CamelConfiguration {
     public static final String OUTCOME = "agentconfig.outcome";
     public static final String ENTRIES = "agentconfig.entries";
     public static final String PARKED_AT = "agentconfig.parked_at";
+    /** A jdbc group commit's span (numbers only): its saves, its rounds, the saves it failed. */
+    public static final String GROUP_SAVES = "agentconfig.group.saves";
+    public static final String GROUP_ROUNDS = "agentconfig.group.rounds";
+    public static final String GROUP_FAILED = "agentconfig.group.failed";
 
     /** What an entry keeps of the requests that parked it: the newest few traceparents. */
     public static final int TRACES_PER_ENTRY = PendingEntry.TRACES_KEPT;
@@ -224,6 +230,52 @@ public class Tracing extends ServiceSupport implements CamelConfiguration {
         try (var scope = span.makeCurrent()) {
             work.run();
         }
+    }
+
+    /**
+     * The span a save (or a sync batch) is queued under for a group commit, taken on the caller's thread (the
+     * writer thread has none of its own): the link of its group's span. Null when tracing is off or no span is
+     * current.
+     */
+    public SpanContext queuing() {
+        if (tracer == null) {
+            return null;
+        }
+        SpanContext c = Span.current().getSpanContext();
+        return c.isValid() ? c : null;
+    }
+
+    /**
+     * A group commit of the jdbc writers (db/JdbcTargetWrites): a span "group commit" of its own (a root: a
+     * group is no one save's), linked to the span each of its callers queued under ({@link #queuing}; null ones
+     * skipped, each linked once). Null when tracing is off; ended by {@link #groupCommitted}.
+     */
+    public Span groupCommit(List<SpanContext> callers, int saves) {
+        if (tracer == null) {
+            return null;
+        }
+        var builder = tracer.spanBuilder("group commit").setSpanKind(SpanKind.INTERNAL).setNoParent()
+                .setAttribute(GROUP_SAVES, (long) saves);
+        java.util.Set<SpanContext> linked = new java.util.HashSet<>();
+        for (SpanContext c : callers) {
+            if (c != null && linked.add(c)) {
+                builder.addLink(c);
+            }
+        }
+        return builder.startSpan();
+    }
+
+    /** The group's span (null: tracing off) ended: its rounds, the saves it failed (any target), or its error. */
+    public static void groupCommitted(Span span, int rounds, int failed, Throwable error) {
+        if (span == null) {
+            return;
+        }
+        span.setAttribute(GROUP_ROUNDS, (long) rounds);
+        span.setAttribute(GROUP_FAILED, (long) failed);
+        if (error != null || failed > 0) {
+            span.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR);
+        }
+        span.end();
     }
 
     /** Spans still buffered, exported now (a test, a benchmark; the context's stop does it too). */
