@@ -3,6 +3,7 @@ package dev.agentconfig.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -10,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -239,10 +241,19 @@ class KafkaScaleIT {
         if (!Files.exists(store)) {
             return 0;
         }
-        try (Stream<Path> files = Files.walk(store)) {
-            return files.filter(Files::isRegularFile)
-                    .filter(f -> f.getFileName().toString().endsWith(".json") && !f.getFileName().toString().startsWith("."))
-                    .count();
+        while (true) {
+            try (Stream<Path> files = Files.walk(store)) {
+                return files.filter(Files::isRegularFile)
+                        .filter(f -> f.getFileName().toString().endsWith(".json") && !f.getFileName().toString().startsWith("."))
+                        .count();
+            } catch (UncheckedIOException | NoSuchFileException e) {
+                // the running instance renamed or removed a file while it was walked (a temp file becoming an
+                // entry, a drained entry): count again
+                Throwable cause = e instanceof UncheckedIOException ? e.getCause() : e;
+                if (!(cause instanceof NoSuchFileException)) {
+                    throw e;
+                }
+            }
         }
     }
 
