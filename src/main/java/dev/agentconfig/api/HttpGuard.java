@@ -7,7 +7,6 @@ import java.util.UUID;
 
 import dev.agentconfig.json.Json;
 import dev.agentconfig.observe.Tracing;
-import dev.agentconfig.save.Refusal;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -214,34 +213,17 @@ public final class HttpGuard {
         MDC.remove("requestId");
     }
 
-    /** Any exception that reaches the front door becomes problem+json; unknown ones a bare 500. */
+    /**
+     * Any exception that reaches the front door becomes problem+json; unknown ones a bare 500 (route configuration
+     * api-errors' onException). The writer is {@link Problem#answer}, the one every problem answer goes through.
+     */
     public void problem(Exchange exchange) {
-        Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        Problem problem;
-        if (error instanceof Problem p) {
-            problem = p;
-        } else if (Refusal.of(error).status() != 500) {
-            // a refusal every door shares (invalid input, tenant conflict, local store unavailable, ...)
-            problem = Problem.of(Refusal.of(error));
-        } else {
-            LOG.error("Unexpected failure answering a request", error);
-            problem = new Problem(500, "internal-error", "Internal error",
-                    "the request failed unexpectedly; see the service log for request id "
-                            + exchange.getProperty(REQUEST_ID, String.class), null);
-        }
-        String requestId = exchange.getProperty(REQUEST_ID, String.class);
-        clearHeaders(exchange);
-        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, problem.status());
-        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/problem+json");
-        if (problem.status() == 401) {
-            exchange.getMessage().setHeader("WWW-Authenticate", "Bearer");
-        }
-        problem.retryAfter().ifPresent(seconds -> exchange.getMessage().setHeader("Retry-After", String.valueOf(seconds)));
-        exchange.getMessage().setBody(Json.write(problem.body(requestId)));
-        MDC.remove("requestId");
+        Problem.from(exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class),
+                exchange.getProperty(REQUEST_ID, String.class)).answer(exchange);
     }
 
-    private static void clearHeaders(Exchange exchange) {
+    /** Every answer's headers: the request's cleared, its id (and trace id) and Cache-Control: no-store set. */
+    static void clearHeaders(Exchange exchange) {
         String requestId = exchange.getProperty(REQUEST_ID, String.class);
         exchange.getMessage().removeHeaders("*");
         if (requestId != null) {

@@ -42,17 +42,31 @@ public final class HttpSaves {
         return SaveAnswer.of(outcome);
     }
 
-    /** A refused save: audited, then thrown on as problem+json. */
+    /**
+     * A refused save (the doCatch of routes http-save and http-history-restore): audited, then answered as
+     * problem+json here, by the one problem writer ({@link Problem#answer}, as route configuration api-errors
+     * answers). It answers rather than throws: an exception thrown from a doCatch would skip its own route's
+     * onException. A Problem (the door's own 400, 404, ...) is answered as it is, not audited as a save.
+     */
     public void refused(Exchange exchange) {
         Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        String requestId = exchange.getProperty(HttpGuard.REQUEST_ID, String.class);
+        Problem problem;
         if (error instanceof Problem p) {
-            saving.answered(took(exchange));
-            throw p;
+            problem = p;
+        } else {
+            try {
+                var refusal = saving.refused(exchange.getMessage().getBody(),
+                        PathIdentity.find(exchange).map(PathIdentity::validUserOrNull).orElse(null), error);
+                problem = Problem.of(refusal);
+            } catch (RuntimeException auditFailed) {
+                // the refusal is answered even when its audit row cannot be written
+                error.addSuppressed(auditFailed);
+                problem = Problem.from(error, requestId);
+            }
         }
-        var refusal = saving.refused(exchange.getMessage().getBody(),
-                PathIdentity.find(exchange).map(PathIdentity::validUserOrNull).orElse(null), error);
         saving.answered(took(exchange));
-        throw Problem.of(refusal);
+        problem.answer(exchange);
     }
 
     private static Duration took(Exchange exchange) {

@@ -5,11 +5,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 
+import dev.agentconfig.json.Json;
+import dev.agentconfig.save.Refusal;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
 /**
  * An error answer (RFC 9457 problem+json). Thrown anywhere in a route, it becomes the HTTP
  * answer; its detail is written for the caller and never holds a secret or a stack trace.
+ * The one problem writer is {@link #answer}: the api-errors onException (api/HttpGuard#problem) and a door that
+ * answers its own refusals (api/HttpSaves#refused) both go through {@link #from} and {@link #answer}.
  */
 public final class Problem extends RuntimeException {
+    private static final Logger LOG = LoggerFactory.getLogger(Problem.class);
     private final int status;
     private final String type;
     private final String title;
@@ -29,7 +39,7 @@ public final class Problem extends RuntimeException {
     }
 
     /** How the HTTP door says a refusal every door shares (save/Refusal). */
-    public static Problem of(dev.agentconfig.save.Refusal r) {
+    public static Problem of(Refusal r) {
         List<Map<String, String>> errors = r.errors().stream()
                 .map(e -> Map.of("field", e.field(), "message", e.message())).toList();
         return new Problem(r.status(), r.type(), r.title(), r.detail(), errors.isEmpty() ? null : Map.of("errors", errors));
@@ -99,6 +109,41 @@ public final class Problem extends RuntimeException {
 
     public String detail() {
         return getMessage();
+    }
+
+    /**
+     * What an error that reaches an HTTP door becomes: a Problem as it is, a refusal every door shares (invalid
+     * input, tenant conflict, local store unavailable, ...) as that refusal, anything else a bare 500 (logged with
+     * the request id; the caller gets no detail of it).
+     */
+    public static Problem from(Throwable error, String requestId) {
+        if (error instanceof Problem p) {
+            return p;
+        }
+        Refusal refusal = Refusal.of(error);
+        if (refusal.status() != 500) {
+            return of(refusal);
+        }
+        LOG.error("Unexpected failure answering a request", error);
+        return new Problem(500, "internal-error", "Internal error",
+                "the request failed unexpectedly; see the service log for request id " + requestId, null);
+    }
+
+    /**
+     * The one problem writer: this problem becomes the exchange's HTTP answer (status, application/problem+json,
+     * WWW-Authenticate on 401, Retry-After on 429; the request's other headers cleared, as every answer's).
+     */
+    public void answer(Exchange exchange) {
+        String requestId = exchange.getProperty(HttpGuard.REQUEST_ID, String.class);
+        HttpGuard.clearHeaders(exchange);
+        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, status);
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/problem+json");
+        if (status == 401) {
+            exchange.getMessage().setHeader("WWW-Authenticate", "Bearer");
+        }
+        retryAfter().ifPresent(seconds -> exchange.getMessage().setHeader("Retry-After", String.valueOf(seconds)));
+        exchange.getMessage().setBody(Json.write(body(requestId)));
+        MDC.remove("requestId");
     }
 
     public Map<String, Object> body(String requestId) {

@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
 
 import dev.agentconfig.api.HttpGuard;
 import org.apache.camel.Exchange;
+import org.apache.camel.component.platform.http.vertx.HttpMessage;
 import org.slf4j.MDC;
 
 /**
@@ -60,9 +61,15 @@ public final class ClientModule {
         return etag;
     }
 
+    /**
+     * GET: the module (200) or 304; HEAD: the answer GET gives (status, ETag, type, validators), without its
+     * body (RFC 9110 9.3.2). Both verbs reach this one step (route http-client-module): the request's method
+     * decides the body.
+     */
     public void serve(Exchange exchange) {
         String requestId = exchange.getProperty(HttpGuard.REQUEST_ID, String.class);
         String ifNoneMatch = exchange.getMessage().getHeader(IF_NONE_MATCH, String.class);
+        boolean head = isHead(exchange);
         exchange.getMessage().removeHeaders("*");
         if (requestId != null) {
             exchange.getMessage().setHeader(HttpGuard.REQUEST_ID, requestId);
@@ -80,15 +87,18 @@ public final class ClientModule {
         } else {
             exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
             exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "text/javascript; charset=utf-8");
-            exchange.getMessage().setBody(source);
+            exchange.getMessage().setBody(head ? null : source);
         }
         MDC.remove("requestId");
     }
 
-    /** HEAD: the answer GET gives (status, ETag, type, validators), without its body (RFC 9110 9.3.2). */
-    public void head(Exchange exchange) {
-        serve(exchange);
-        exchange.getMessage().setBody(null);
+    /** The request's method: Camel's header, or the Vert.x request itself. */
+    private static boolean isHead(Exchange exchange) {
+        String method = exchange.getMessage().getHeader(Exchange.HTTP_METHOD, String.class);
+        if (method == null && exchange.getIn() instanceof HttpMessage message && message.getRequest() != null) {
+            method = message.getRequest().method().name();
+        }
+        return "HEAD".equalsIgnoreCase(method);
     }
 
     /** RFC 9110 If-None-Match: "*" or a list of entity tags, compared weakly (W/ ignored). */

@@ -8,9 +8,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Aggregation of route read-locations' multicast: each location's branch answers a
- * {@link LocationReading}; together they become the read's {@link Readings}, the body after the
- * multicast. A branch that failed without a reading is reported as that location's failure.
+ * Aggregation of route read-agent-config's multicast: each location's branch (a {@link ReadSteps} bean step)
+ * answers a {@link LocationReading}; together they become the read's {@link Readings}, the body after the
+ * multicast. A branch that failed without a reading (an Error: its bean turns every Exception into a reading)
+ * is reported as that location's failure: the branches are in the order of {@link Source#ASKED}.
  * (Exchange: this is Camel's aggregation contract.)
  */
 public final class CollectReadings implements AggregationStrategy {
@@ -33,9 +34,9 @@ public final class CollectReadings implements AggregationStrategy {
         Exchange result = oldExchange != null ? oldExchange : newExchange;
         if (newExchange != null) {
             LocationReading reading = newExchange.getMessage().getBody(LocationReading.class);
-            String source = newExchange.getProperty(ReadSteps.SOURCE_PROPERTY, String.class);
-            if (reading == null && source != null) {
-                reading = LocationReading.failed(Source.byId(source), classifier.classify(newExchange.getException()));
+            Integer branch = newExchange.getProperty(Exchange.MULTICAST_INDEX, Integer.class);
+            if (reading == null && branch != null && branch < Source.ASKED.size()) {
+                reading = LocationReading.failed(Source.ASKED.get(branch), classifier.classify(newExchange.getException()));
             }
             newExchange.setException(null);
             if (reading != null) {

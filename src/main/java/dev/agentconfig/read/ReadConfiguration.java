@@ -10,12 +10,13 @@ import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.save.FailurePolicy;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.FailureClassifier;
+import dev.agentconfig.transport.TargetReads;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
 
-/** The read path's beans (routes/read.camel.yaml, diagnostics.camel.yaml). */
+/** The read path's beans (routes/read.camel.yaml; the diagnostic report, routes/api-diagnostics.camel.yaml). */
 public final class ReadConfiguration implements CamelConfiguration {
     @Override
     @SuppressWarnings("unchecked")
@@ -32,7 +33,7 @@ public final class ReadConfiguration implements CamelConfiguration {
         // what a table took is what it holds now: the last-known copy follows every write through the one write
         // path (saves, reversions, legacy keys, the drain), for reads while the tables are out of reach
         Beans.require(context, "targetWrites", FailurePolicy.class).onWritten(lastKnown::written);
-        registry.bind("readSteps", new ReadSteps(keys, classifier, Beans.require(context, "localStore", LocalStore.class),
+        registry.bind("readSteps", new ReadSteps(Beans.require(context, "targetReads", TargetReads.class), keys, classifier, Beans.require(context, "localStore", LocalStore.class),
                 lastKnown, Beans.require(context, "meterRegistry", MeterRegistry.class)));
         registry.bind("collectReadings", new CollectReadings(classifier));
         // the rest transport names what PostgREST's schema cache is missing; jdbc checks the schema itself

@@ -18,23 +18,23 @@ import dev.agentconfig.json.Json;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.FailureClassifier;
 import dev.agentconfig.transport.StoredRow;
+import dev.agentconfig.transport.TargetReads;
 import dev.agentconfig.transport.TargetRows;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The steps of the read routes (routes/read.camel.yaml): what each location's branch makes of its
- * answer, and how the readings become one result. The merge itself is {@link FieldMerge}.
+ * The steps of the read route (routes/read.camel.yaml): each location's branch of the multicast
+ * ({@link #profile}, {@link #settings}, {@link #localStore}: the location asked, its answer made a reading, its
+ * failure made a reading too, so one failing location never fails the read), and how the readings become one
+ * result. The merge itself is {@link FieldMerge}.
  */
 public final class ReadSteps {
     private static final Logger LOG = LoggerFactory.getLogger(ReadSteps.class);
-    /** Set by each location's route before it asks: which location this branch is (never a caller's input). */
-    public static final String SOURCE_PROPERTY = "agentconfig.read.source";
-
+    private final TargetReads tables;
     private final KeyReader keys;
     private final FailureClassifier classifier;
     private final LocalStore localStore;
@@ -42,8 +42,10 @@ public final class ReadSteps {
     private final MeterRegistry meters;
     private final Timer readTimer;
 
-    public ReadSteps(KeyReader keys, FailureClassifier classifier, LocalStore localStore, LastKnownCopies lastKnown,
-                     MeterRegistry meters) {
+    /** @param tables the transport's reads of the two tables (bean {@code targetReads}) */
+    public ReadSteps(TargetReads tables, KeyReader keys, FailureClassifier classifier, LocalStore localStore,
+                     LastKnownCopies lastKnown, MeterRegistry meters) {
+        this.tables = tables;
         this.keys = keys;
         this.classifier = classifier;
         this.localStore = localStore;
@@ -52,6 +54,35 @@ public final class ReadSteps {
         this.readTimer = Timer.builder("agentconfig.read")
                 .description("Reads of a user's configuration across the three locations")
                 .register(meters);
+    }
+
+    // ----- the multicast's branches: one location each, its failure a reading -----------------
+
+    /** Branch user_profiles: the transport's query, then its row as a reading. */
+    public LocationReading profile(UserKey key) {
+        try {
+            return profileRead(tables.profile(key));
+        } catch (Exception e) {
+            return locationFailed(Source.USER_PROFILES, key, e);
+        }
+    }
+
+    /** Branch user_settings: the transport's query, then its row as a reading. */
+    public LocationReading settings(UserKey key) {
+        try {
+            return settingsRead(tables.settings(key));
+        } catch (Exception e) {
+            return locationFailed(Source.USER_SETTINGS, key, e);
+        }
+    }
+
+    /** Branch local_store: {@link #localRead}. */
+    public LocationReading localStore(UserKey key) {
+        try {
+            return localRead(key);
+        } catch (RuntimeException e) {
+            return locationFailed(Source.LOCAL_STORE, key, e);
+        }
     }
 
     // ----- user_profiles ---------------------------------------------------------------------
@@ -127,16 +158,10 @@ public final class ReadSteps {
                 entry.updatedAt() == null ? null : Instant.parse(entry.updatedAt()));
     }
 
-    /**
-     * A location failed: classified once, reported in the answer, and the read goes on.
-     * Exchange: the doCatch glue of a location's branch (its source and the caught exception).
-     */
-    public LocationReading locationFailed(Exchange exchange) {
-        Source source = Source.byId(exchange.getProperty(SOURCE_PROPERTY, String.class));
-        Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+    /** A location failed: classified once, reported in the answer, and the read goes on. */
+    private LocationReading locationFailed(Source source, UserKey key, Exception error) {
         Failure failure = classifier.classify(error);
-        Object key = exchange.getMessage().getBody();
-        LOG.warn("Read of {}: {} not readable ({} {}: {})", key instanceof UserKey k ? k : "?", source.id(),
+        LOG.warn("Read of {}: {} not readable ({} {}: {})", key, source.id(),
                 failure.failureClass().id(), failure.code(), failure.message());
         return LocationReading.failed(source, failure);
     }

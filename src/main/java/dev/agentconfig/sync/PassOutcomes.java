@@ -13,8 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Aggregation of the sync's splits (route sync-pass over batches, route replay-batch-rest over a batch's
- * entries): each replay's outcome goes into the pass's plan as soon as it is known (streaming), so the first
+ * Aggregation of the sync's splits (route sync-pass over batches): each replay's outcome goes into the pass's plan as soon as it is known (streaming), so the first
  * replay that finds the database out of reach stops the others. A replay that failed unexpectedly is logged
  * and counted, and does not fail the pass. (Exchange: this is Camel's aggregation contract.)
  */
@@ -46,7 +45,7 @@ public final class PassOutcomes implements AggregationStrategy {
                 }
             }
         }
-        // a batch whose entries were split (route replay-batch-rest) comes back as the batch: already recorded
+        // a batch comes back as the batch: its entries' outcomes already recorded
         return inputExchange;
     }
 

@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The steps of the replay routes: local entries replayed to the targets they are still pending for, with
  * the versions they hold, then each settled on its own. A batch goes through the save's own write path
- * ({@link #write}: transport/TargetWrites behind save/FailurePolicy), as one group (route replay-batch).
+ * ({@link #write}: transport/TargetWrites behind save/FailurePolicy), as one group (route sync-pass, its split's steps).
  */
 public final class Replays {
     private static final Logger LOG = LoggerFactory.getLogger(Replays.class);

@@ -49,7 +49,7 @@ public final class SyncConfiguration implements CamelConfiguration {
         // drain on return: the moment the breaker probe finds the database back, a pass starts
         TargetBreakers breakers = Beans.require(context, "targetBreakers", TargetBreakers.class);
         breakers.onReachable(() -> trigger.request("the database answers again"));
-        // a batch of entries goes through the save's own write path (route replay-batch): one group commit on
+        // a batch of entries goes through the save's own write path (route sync-pass, its split): one group commit on
         // the jdbc transport, one request per target per entry over PostgREST
         registry.bind("replays", new Replays(store, new Backoff(settings.backoffBase(), settings.backoffMax()), metrics,
                 audit, Beans.require(context, "changeFeed", ChangeFeed.class),

@@ -13,8 +13,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The beginning and the end of a sync pass (route sync-pass); the entries in between go through route
- * replay-batch, in batches of agentconfig.sync.batch-size (one transaction per batch on the jdbc transport). Passes never overlap: route sync-pass has one consumer (seda), which the timer and
+ * The beginning and the end of a sync pass (route sync-pass); the entries in between go through the
+ * split's steps of the same route, in batches of agentconfig.sync.batch-size (one transaction per batch on the jdbc transport). Passes never overlap: route sync-pass has one consumer (seda), which the timer and
  * POST /api/v1/sync both wait for.
  *
  * <p>Before anything is replayed the pass checks that the schema is migrated and the database answers;

@@ -10,7 +10,7 @@ import dev.agentconfig.core.UserKey;
 
 /**
  * One sync pass while it runs: the entries that were due when it began (or why it was skipped), in
- * batches (route replay-batch: one transaction per batch on the jdbc transport), and what became of each. As soon as a replay finds the database out of reach the pass stops: the entries
+ * batches (route sync-pass's split: one transaction per batch on the jdbc transport), and what became of each. As soon as a replay finds the database out of reach the pass stops: the entries
  * not yet replayed wait, untouched and not charged an attempt, for the next pass.
  *
  * The pass is skipped (null {@link #skipped()} when it runs) when the schema is not migrated or the
@@ -63,7 +63,7 @@ public final class SyncPlan {
         return batches;
     }
 
-    /** One due entry of this pass: what route replay-batch takes, in its batch. */
+    /** One due entry of this pass: what the sync-pass split's steps take, in its batch. */
     public record Replay(UserKey key, SyncPlan plan) {
         @Override
         public boolean equals(Object o) {
@@ -81,7 +81,7 @@ public final class SyncPlan {
         }
     }
 
-    /** Due entries replayed together: what route replay-batch takes. */
+    /** Due entries replayed together: what one branch of the sync-pass split takes. */
     public record Batch(List<Replay> replays, SyncPlan plan) {
         public Batch {
             replays = List.copyOf(replays);

@@ -75,8 +75,8 @@ class SyncConcurrencyTest extends SyncTestSupport {
 
     @Test
     void savesDuringPassesAreNeitherLostNorOverwritten() throws Exception {
-        AdviceWith.adviceWith(context, "replay-batch", a -> {
-            a.weaveAddFirst().process(ex -> {
+        AdviceWith.adviceWith(context, "sync-pass", a -> {
+            a.weaveById("load-replays").before().process(ex -> {
                 List<UserKey> keys = ex.getMessage().getBody(SyncPlan.Batch.class).keys();
                 for (UserKey key : keys) {
                     if (!inFlight.add(key)) {
@@ -85,11 +85,11 @@ class SyncConcurrencyTest extends SyncTestSupport {
                 }
                 ex.setProperty("test.keys", keys);
             });
-            a.weaveAddLast().process(ex -> inFlight.removeAll(ex.getProperty("test.keys", List.class)));
+            a.weaveById("settle-replay").after().process(ex -> inFlight.removeAll(ex.getProperty("test.keys", List.class)));
         });
         // a slow disk: widens the window between a batch's database write and its settling, so
         // that saves merged into an entry during its replay actually happen in this test
-        AdviceWith.adviceWith(context, "replay-batch", a -> a.weaveById("settle-replay").before().process(ex -> {
+        AdviceWith.adviceWith(context, "sync-pass", a -> a.weaveById("settle-replay").before().process(ex -> {
             @SuppressWarnings("unchecked")
             List<UserKey> keys = ex.getProperty("test.keys", List.class);
             Consumer<UserKey> race = keys.isEmpty() ? null : duringReplay.getAndSet(null);
