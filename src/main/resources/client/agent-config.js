@@ -164,7 +164,7 @@ class AgentConfigClient extends EventTarget {
         this.#remove(record);
         this.#rememberSaved(record, body, answer.body);
         this.#updateMeta(user, (m) => {
-          m.lost = (m.lost || []).filter((l) => !live.includes(l.field) || l.editedAt > record.editedAt);
+          m.lost = (m.lost || []).filter((l) => !live.includes(l.field) || replaces(micros(l.editedAt), micros(record.editedAt)));
           m.attempts = 0; m.nextAttemptAt = null;
           return m;
         });
@@ -243,7 +243,7 @@ class AgentConfigClient extends EventTarget {
       if (!mine) { continue; }
       const served = body && Object.prototype.hasOwnProperty.call(body, f) ? view.fields[f] : null;
       const better = !served ? !body || unknown.has(f)
-        : served.source === 'last_known' && served.version != null && mine.version != null && mine.version > served.version;
+        : served.source === 'last_known' && served.version != null && mine.version != null && replaces(mine.version, served.version);
       if (better) {
         view[f] = mine.value;
         view.fields[f] = { source: 'last_known', version: mine.version, updatedAt: mine.updatedAt, asOf: mine.asOf };
@@ -256,7 +256,7 @@ class AgentConfigClient extends EventTarget {
       for (const f of live) {
         const version = micros(record.editedAt);
         const served = view.fields[f];
-        if (served && served.source !== 'browser-outbox' && served.version != null && served.version >= version) {
+        if (served && served.source !== 'browser-outbox' && served.version != null && !replaces(version, served.version)) {
           view.fields[f] = { ...served, overtakesPending: record.editedAt }; // the pending edit will lose
           continue;
         }
@@ -513,7 +513,7 @@ class AgentConfigClient extends EventTarget {
         summary.synced++;
         this.#updateMeta(user, (m) => {
           m.attempts = 0; m.nextAttemptAt = null; m.lastSyncedAt = new Date().toISOString();
-          m.lost = (m.lost || []).filter((l) => !sendable.includes(l.field) || l.editedAt > record.editedAt);
+          m.lost = (m.lost || []).filter((l) => !sendable.includes(l.field) || replaces(micros(l.editedAt), micros(record.editedAt)));
           return m;
         });
         this.#watch(user, answer.body, record.editedAt);
@@ -824,7 +824,7 @@ class AgentConfigClient extends EventTarget {
     let changed = false;
     for (const [f, e] of Object.entries(entries)) {
       const had = k.fields[f];
-      if (!had || e.version == null || had.version == null || e.version > had.version
+      if (!had || e.version == null || had.version == null || replaces(e.version, had.version)
         || (e.version === had.version && (e.value !== had.value || e.asOf > had.asOf))) {
         k.fields[f] = e;
         changed = true;
@@ -1021,9 +1021,23 @@ function reasonOf(answer) {
   return answer.reason || (answer.status ? 'http-' + answer.status : answer.kind);
 }
 
+/** Older first: by version (the one rule, replaces), then, for two edits of the same instant, by editId. */
 function byEditTime(a, b) {
-  if (a.editedAt !== b.editedAt) { return a.editedAt < b.editedAt ? -1 : 1; }
+  const va = micros(a.editedAt);
+  const vb = micros(b.editedAt);
+  if (replaces(vb, va)) { return -1; }
+  if (replaces(va, vb)) { return 1; }
   return a.editId < b.editId ? -1 : a.editId > b.editId ? 1 : 0;
+}
+
+/**
+ * Last-writer-wins, the product's one rule, written once in this module (as core/LastWriterWins in Java and
+ * agentconfig.replaces in SQL): a write at version `candidate` replaces what is held at `held` only when it is
+ * strictly newer; an equal version is the same write again and changes nothing; nothing held (null) is replaced
+ * by any version. Every comparison of versions (or edit times) in this module that decides what wins calls it.
+ */
+function replaces(candidate, held) {
+  return candidate != null && (held == null || candidate > held);
 }
 
 /** Epoch milliseconds (kept internally for the schedule) as the ISO-8601 string every time field uses. */

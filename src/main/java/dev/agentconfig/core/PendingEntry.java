@@ -183,7 +183,8 @@ public record PendingEntry(
         save.idempotencyRecord().ifPresent(r -> {
             KeyEntry known = keys.get(r.key());
             // the first save of a key keeps it; the same save at a newer version (a reversion) moves it
-            if (known == null || (known.saveId().equals(r.saveId().toString()) && known.version() < r.version())) {
+            if (known == null || (known.saveId().equals(r.saveId().toString())
+                    && LastWriterWins.replaces(r.version(), known.version()))) {
                 keys.put(r.key(), KeyEntry.of(r));
             }
         });
@@ -288,7 +289,8 @@ public record PendingEntry(
             }
             java.util.UUID saveId = parseUuid(f.getValue().saveId());
             values.put(field.get(), new VersionedValue(f.getValue().value(), f.getValue().version(), saveId));
-            if (f.getValue().version() >= newest) {
+            // the replay's version and saveId are its newest field's (the last of equal ones)
+            if (!LastWriterWins.replaces(newest, f.getValue().version())) {
                 newest = f.getValue().version();
                 newestSaveId = saveId;
             }

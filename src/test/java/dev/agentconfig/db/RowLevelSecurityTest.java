@@ -671,7 +671,8 @@ class RowLevelSecurityTest extends ServiceTestSupport {
         try (Connection c = db.getDatabase(OWNER, "postgres").getConnection(); Statement st = c.createStatement()) {
             for (String v : List.of("V1__agent_config_schema", "V2__field_guards_and_settings_rpc",
                     "V3__settings_rpc_reports_legacy_key", "V4__row_level_security_and_version_checks",
-                    "V6__save_idempotency_keys", "V7__receipts_and_field_history")) {
+                    "V6__save_idempotency_keys", "V7__receipts_and_field_history",
+                    "V8__last_writer_wins_once")) {
                 st.execute(SeedShapedMigrationTest.read("/db/migration/" + v + ".sql"));
             }
         }

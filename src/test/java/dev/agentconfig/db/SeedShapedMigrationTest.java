@@ -64,7 +64,7 @@ class SeedShapedMigrationTest extends ServiceTestSupport {
     @Test
     void migrationsApplyAndKeepTheSeedRows() {
         assertThat(query("SELECT version FROM agentconfig.flyway_schema_history WHERE success AND version IS NOT NULL ORDER BY installed_rank"))
-                .extracting(r -> r.get("version")).containsExactly("1", "2", "3", "4", "5", "6", "7");
+                .extracting(r -> r.get("version")).containsExactly("1", "2", "3", "4", "5", "6", "7", "8");
         // V7: a save's audit row is found by its saveId among the user's rows (receipts)
         assertThat(query("SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'audit_log'"))
                 .extracting(r -> r.get("indexname")).contains("audit_log_save_idx");
@@ -143,6 +143,7 @@ class SeedShapedMigrationTest extends ServiceTestSupport {
             st.execute(read("/db/migration/V4__row_level_security_and_version_checks.sql"));
             st.execute(read("/db/migration/V6__save_idempotency_keys.sql"));
             st.execute(read("/db/migration/V7__receipts_and_field_history.sql"));
+            st.execute(read("/db/migration/V8__last_writer_wins_once.sql"));
         }
         assertThat(dumpDatabase()).isEqualTo(before);
     }

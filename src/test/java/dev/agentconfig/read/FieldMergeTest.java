@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 import dev.agentconfig.core.Field;
+import dev.agentconfig.core.LastWriterWins;
 import org.junit.jupiter.api.Test;
 
 /** The merge rule alone: newest version, then readable over unreadable, then the tie order. */
@@ -69,5 +70,23 @@ class FieldMergeTest {
                 false, "does not decrypt");
         FieldValue olderGood = new FieldValue(Field.RETELL_API_KEY, "v1:…", 4, null, Source.LOCAL_STORE, false, null);
         assertThat(FieldMerge.winner(olderGood, newerTampered)).isSameAs(newerTampered);
+    }
+
+    /**
+     * The merge decides which version wins by the product's one rule (core/LastWriterWins), on every pair of
+     * versions: unversioned (0), equal, adjacent, far apart; a tie (neither replaces the other) goes to the tie order.
+     */
+    @Test
+    void whichVersionWinsIsLastWriterWinsOnEveryPair() {
+        long[] versions = {0, 1, 2, 1_718_000_000_000_000L, Long.MAX_VALUE};
+        for (long va : versions) {
+            for (long vb : versions) {
+                FieldValue a = value(Field.CALL_AGENT_ID, "a", va, Source.USER_SETTINGS);
+                FieldValue b = value(Field.CALL_AGENT_ID, null, vb, Source.USER_PROFILES);
+                FieldValue expected = LastWriterWins.replaces(va, vb) ? a : b; // on a tie user_profiles (b) wins
+                assertThat(FieldMerge.winner(a, b)).as(va + " vs " + vb).isSameAs(expected);
+                assertThat(FieldMerge.winner(b, a)).as(vb + " vs " + va + ", the other way round").isSameAs(expected);
+            }
+        }
     }
 }
