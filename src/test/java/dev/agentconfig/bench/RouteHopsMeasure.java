@@ -1,5 +1,7 @@
 package dev.agentconfig.bench;
 
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
@@ -21,8 +23,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What one save costs in Camel terms, counted by an intercept strategy on every processor: the routes it
- * passes, its direct: and seda: hops, its bean calls and its processors; for a happy-path save over HTTP and
- * for one while the database is down (breakers open). A figure for the closing notes, not a test: run it
+ * passes, its direct: and seda: hops, its bean calls and its processors; for a happy-path save over HTTP, a save
+ * refused at the door (400, answered by http-save's catch), a merged read over HTTP (the multicast's branches
+ * counted too), and a save while the database is down (breakers open). A figure for the closing notes, not a test: run it
  * with {@code mvn -B test -Dtest=RouteHopsMeasure -Dsurefire.failIfNoSpecifiedTests=false} (the bench
  * folder is left out of the normal run) on this commit and on an older one to compare.
  */
@@ -74,6 +77,13 @@ class RouteHopsMeasure extends ServiceTestSupport {
         String tenant = newTenant();
         String happy = measure(() -> put(tenant, newUser(), "{\"callAgentId\":\"c\",\"smsAgentId\":\"s\"}"));
         System.out.println("HOPS happy HTTP save: " + happy);
+        String refused = measure(() -> put(tenant, newUser(), "{\"callAgentId\":\"not an agent id\"}"));
+        System.out.println("HOPS refused HTTP save (400): " + refused);
+        String user = newUser().toString();
+        put(tenant, user, "{\"callAgentId\":\"c\",\"smsAgentId\":\"s\"}");
+        String read = measure(() -> send(HttpRequest.newBuilder(URI.create(baseUrl() + "/api/v1/agent-config/" + tenant
+                + "/" + user)).header("Authorization", "Bearer " + serviceToken).GET()));
+        System.out.println("HOPS merged HTTP read: " + read);
         stopDatabase();
         try {
             for (int i = 0; i < 10; i++) {
