@@ -3,6 +3,7 @@ package dev.agentconfig.kafka;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.save.ChangeFeedRelay;
+import dev.agentconfig.save.Parking;
 import dev.agentconfig.save.Saving;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
@@ -49,8 +50,27 @@ public final class KafkaConfiguration implements CamelConfiguration {
             context.addService(feed, true, true);
             Beans.require(context, "changeFeed", ChangeFeedRelay.class).connect(feed);
         }
+        if (settings.parking().onKafka()) {
+            parkOnKafka(context, settings);
+        }
         LOG.info("Kafka: saves from topic {} (consumer group {}), refused and quarantined records to {}, change feed {}",
                 settings.savesTopic(), settings.groupId(), settings.deadLetterTopic(),
                 settings.eventsTopic().map(t -> "on topic " + t).orElse("off"));
+    }
+
+    /**
+     * agentconfig.parking=kafka: the save's dead-letter step (save/Parking) parks on the parking topic, and the
+     * consumer group drains it (routes/kafka-parked.camel.yaml).
+     */
+    private static void parkOnKafka(CamelContext context, KafkaSettings settings) throws Exception {
+        KafkaSettings.Parking parking = settings.parking();
+        ParkedTopic topic = new ParkedTopic(context, settings.bootstrapServers().orElseThrow(), parking.topic(),
+                parking.timeout());
+        context.addService(topic, true, true);
+        context.getRegistry().bind("parkedTopic", topic);
+        Beans.require(context, "parking", Parking.class).shareThrough(topic);
+        LOG.info("Parking on Kafka: saves the database cannot take go to topic {} (acks=all, at most {} ms, else "
+                + "the local store), drained by consumer group {}; poison entries to {}", parking.topic(),
+                parking.timeout().toMillis(), parking.groupId(), topic.deadLetterTopic());
     }
 }
