@@ -1,9 +1,13 @@
 package dev.agentconfig.kafka;
 
+import java.util.Optional;
+
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
+import dev.agentconfig.read.ReadSteps;
 import dev.agentconfig.save.ChangeFeedRelay;
 import dev.agentconfig.save.Saving;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -31,7 +35,8 @@ public final class KafkaConfiguration implements CamelConfiguration {
         registry.bind("kafkaCommits", new OffsetCommits());
         // a record's traceparent header as text: the door's spans continue the producer's trace (observe/Tracing)
         registry.bind("kafkaTraceHeaders", new KafkaTraceHeaders());
-        KafkaMeters meters = new KafkaMeters(Beans.require(context, "meterRegistry", MeterRegistry.class), clients);
+        MeterRegistry meterRegistry = Beans.require(context, "meterRegistry", MeterRegistry.class);
+        KafkaMeters meters = new KafkaMeters(meterRegistry, clients);
         registry.bind("kafkaDoor", new KafkaDoor(Beans.require(context, "saving", Saving.class), meters,
                 settings.deadLetterTopic()));
         KafkaWatch watch = new KafkaWatch(clients, meters, settings.bootstrapServers().orElseThrow(),
@@ -48,6 +53,17 @@ public final class KafkaConfiguration implements CamelConfiguration {
             KafkaChangeFeed feed = new KafkaChangeFeed(context, settings, meters);
             context.addService(feed, true, true);
             Beans.require(context, "changeFeed", ChangeFeedRelay.class).connect(feed);
+        }
+        // parking on Kafka: a read on this instance sees the saves any instance parked on the topic
+        Optional<ParkedViewSettings> parked = ParkedViewSettings.from(context, settings);
+        if (parked.isPresent()) {
+            ParkedView view = new ParkedView(context, settings.bootstrapServers().orElseThrow(), parked.get());
+            context.addService(view, true, true);
+            registry.bind("parkedView", view);
+            Beans.require(context, "readSteps", ReadSteps.class).connect(view);
+            Gauge.builder("agentconfig.kafka.parked.view.users", view, ParkedView::users)
+                    .description("users with saves waiting on the parked topic, as this instance's read view holds them")
+                    .register(meterRegistry);
         }
         LOG.info("Kafka: saves from topic {} (consumer group {}), refused and quarantined records to {}, change feed {}",
                 settings.savesTopic(), settings.groupId(), settings.deadLetterTopic(),
