@@ -1,11 +1,10 @@
 package dev.agentconfig.kafka;
 
-import java.util.Optional;
-
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.read.ReadSteps;
 import dev.agentconfig.save.ChangeFeedRelay;
+import dev.agentconfig.save.Parking;
 import dev.agentconfig.save.Saving;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -54,19 +53,36 @@ public final class KafkaConfiguration implements CamelConfiguration {
             context.addService(feed, true, true);
             Beans.require(context, "changeFeed", ChangeFeedRelay.class).connect(feed);
         }
-        // parking on Kafka: a read on this instance sees the saves any instance parked on the topic
-        Optional<ParkedViewSettings> parked = ParkedViewSettings.from(context, settings);
-        if (parked.isPresent()) {
-            ParkedView view = new ParkedView(context, settings.bootstrapServers().orElseThrow(), parked.get());
-            context.addService(view, true, true);
-            registry.bind("parkedView", view);
-            Beans.require(context, "readSteps", ReadSteps.class).connect(view);
-            Gauge.builder("agentconfig.kafka.parked.view.users", view, ParkedView::users)
-                    .description("users with saves waiting on the parked topic, as this instance's read view holds them")
-                    .register(meterRegistry);
+        if (settings.parking().onKafka()) {
+            parkOnKafka(context, settings);
         }
         LOG.info("Kafka: saves from topic {} (consumer group {}), refused and quarantined records to {}, change feed {}",
                 settings.savesTopic(), settings.groupId(), settings.deadLetterTopic(),
                 settings.eventsTopic().map(t -> "on topic " + t).orElse("off"));
+    }
+
+    /**
+     * agentconfig.parking=kafka: the save's dead-letter step (save/Parking) parks on the parking topic, and the
+     * consumer group drains it (routes/kafka-parked.camel.yaml).
+     */
+    private static void parkOnKafka(CamelContext context, KafkaSettings settings) throws Exception {
+        KafkaSettings.Parking parking = settings.parking();
+        ParkedTopic topic = new ParkedTopic(context, settings.bootstrapServers().orElseThrow(), parking.topic(),
+                parking.timeout());
+        context.addService(topic, true, true);
+        context.getRegistry().bind("parkedTopic", topic);
+        Beans.require(context, "parking", Parking.class).shareThrough(topic);
+        // a read on this instance sees the saves any instance parked on the topic (read/ReadSteps#localRead)
+        ParkedView view = new ParkedView(context, settings.bootstrapServers().orElseThrow(),
+                ParkedViewSettings.from(context, parking));
+        context.addService(view, true, true);
+        context.getRegistry().bind("parkedView", view);
+        Beans.require(context, "readSteps", ReadSteps.class).connect(view);
+        Gauge.builder("agentconfig.kafka.parked.view.users", view, ParkedView::users)
+                .description("users with saves waiting on the parked topic, as this instance's read view holds them")
+                .register(Beans.require(context, "meterRegistry", MeterRegistry.class));
+        LOG.info("Parking on Kafka: saves the database cannot take go to topic {} (acks=all, at most {} ms, else "
+                + "the local store), drained by consumer group {}; poison entries to {}", parking.topic(),
+                parking.timeout().toMillis(), parking.groupId(), topic.deadLetterTopic());
     }
 }

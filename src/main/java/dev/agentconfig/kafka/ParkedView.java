@@ -1,6 +1,5 @@
 package dev.agentconfig.kafka;
 
-import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -23,7 +22,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import dev.agentconfig.core.LastWriterWins;
 import dev.agentconfig.core.PendingEntry;
 import dev.agentconfig.core.UserKey;
-import dev.agentconfig.json.Json;
 import dev.agentconfig.read.ParkedSaves;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Service;
@@ -371,9 +369,9 @@ public final class ParkedView implements ParkedSaves, Service {
                 PendingEntry entry;
                 UserKey key;
                 try {
-                    entry = decode(r.value());
+                    entry = ParkedRecords.decode(r.value());
                     key = entry.key();
-                } catch (IOException | RuntimeException e) {
+                } catch (RuntimeException e) {
                     // never the value in a log: it holds a sealed key; the drain sends the record to the DLQ
                     decodeFailures.incrementAndGet();
                     LOG.warn("Parked view: record {}-{}@{} is not a parked save, skipped ({})", r.topic(), r.partition(),
@@ -398,14 +396,6 @@ public final class ParkedView implements ParkedSaves, Service {
                 }
             }
         }
-    }
-
-    /** The record's value: a pending entry in the local store's shape (the parking producer's format). */
-    static PendingEntry decode(byte[] value) throws IOException {
-        if (value == null) {
-            throw new IOException("no value");
-        }
-        return Json.MAPPER.readValue(value, PendingEntry.class);
     }
 
     /**

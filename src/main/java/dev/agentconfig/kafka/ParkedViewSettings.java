@@ -1,7 +1,6 @@
 package dev.agentconfig.kafka;
 
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -9,8 +8,8 @@ import dev.agentconfig.config.Settings;
 import org.apache.camel.CamelContext;
 
 /**
- * The keys of the parked topic's read view (config/application.properties, docs/scaling.md): on when
- * {@code agentconfig.parking=kafka} and Kafka is configured.
+ * The keys of the parked topic's read view (config/application.properties, docs/scaling.md), on with
+ * {@code agentconfig.parking=kafka} ({@link KafkaSettings.Parking}: the topic and the drain group).
  *
  * @param parkedTopic   agentconfig.kafka.parked-topic: where saves the database could not take are parked
  * @param drainGroup    agentconfig.kafka.parked-group-id: the consumer group that drains it into the tables; the
@@ -25,26 +24,19 @@ import org.apache.camel.CamelContext;
  */
 public record ParkedViewSettings(String parkedTopic, String drainGroup, Duration readWait, Duration pruneInterval,
                                  Duration pruneGrace) {
-    static final String KAFKA = "kafka";
 
-    /** The view's settings when it is on: Kafka configured and agentconfig.parking=kafka. */
-    public static Optional<ParkedViewSettings> from(CamelContext context, KafkaSettings kafka) {
+    /** The view of the parking topic of {@code parking} (agentconfig.parking=kafka). */
+    public static ParkedViewSettings from(CamelContext context, KafkaSettings.Parking parking) {
         Function<String, Optional<String>> get = key -> context.getPropertiesComponent().resolveProperty(key)
                 .map(String::trim)
                 .filter(v -> !v.isEmpty());
-        String parking = get.apply("agentconfig.parking").orElse("local").toLowerCase(Locale.ROOT);
-        if (!KAFKA.equals(parking) || !kafka.enabled()) {
-            return Optional.empty();
-        }
         Duration readWait = Settings.duration(get.apply("agentconfig.kafka.parked-view.read-wait").orElse("500ms"));
         Duration prune = Settings.duration(get.apply("agentconfig.kafka.parked-view.prune-interval").orElse("1s"));
         if (readWait.isNegative() || prune.isZero() || prune.isNegative()) {
             throw new IllegalStateException("agentconfig.kafka.parked-view.read-wait must not be negative and "
                     + "agentconfig.kafka.parked-view.prune-interval must be positive");
         }
-        Duration readTimeout = Duration.ofMillis(Long.parseLong(get.apply("agentconfig.read.timeout").orElse("1500")));
-        return Optional.of(new ParkedViewSettings(get.apply("agentconfig.kafka.parked-topic").orElse("agentconfig.parked"),
-                get.apply("agentconfig.kafka.parked-group-id").orElse("agentconfig-parked-drain"), readWait, prune,
-                readTimeout.plus(readWait)));
+        Duration readTimeout = Settings.duration(get.apply("agentconfig.read.timeout").orElse("1500"));
+        return new ParkedViewSettings(parking.topic(), parking.groupId(), readWait, prune, readTimeout.plus(readWait));
     }
 }

@@ -37,16 +37,21 @@ public final class OutageLog extends ServiceSupport {
         this.interval = interval;
     }
 
-    /** A save was parked for these targets. */
-    public synchronized void parked(WriteResult result, Map<Target, Failure> failed) {
+    /** A save was parked in the local store for these targets. */
+    public void parked(WriteResult result, Map<Target, Failure> failed) {
+        parked(result, failed, "the local store");
+    }
+
+    /** A save was parked for these targets, in {@code place} (the local store, or the shared parking topic). */
+    public synchronized void parked(WriteResult result, Map<Target, Failure> failed, String place) {
         if (quiet) {
             quiet = false;
             since = Instant.now();
             StringBuilder what = new StringBuilder();
             failed.forEach((t, f) -> what.append(what.length() == 0 ? "" : "; ").append(t.table()).append(": ")
                     .append(f.failureClass().id()).append(' ').append(f.code()).append(' ').append(f.message()));
-            LOG.warn("Save {} for {} parked in the local store ({}); further parked saves are summed up every {} s",
-                    result.save().saveId(), result.save().user(), what, interval.toSeconds());
+            LOG.warn("Save {} for {} parked in {} ({}); further parked saves are summed up every {} s",
+                    result.save().saveId(), result.save().user(), place, what, interval.toSeconds());
         }
         failed.forEach((t, f) -> parked.merge(t.table() + " " + f.failureClass().id() + " " + f.code(), 1, Integer::sum));
         if (LOG.isDebugEnabled()) {
@@ -61,7 +66,7 @@ public final class OutageLog extends ServiceSupport {
             return;
         }
         Instant oldest = store.oldestPending().orElse(null);
-        LOG.warn("Parked in the local store in the last {} s: {}; {} entries pending{}", interval.toSeconds(), parked,
+        LOG.warn("Parked in the last {} s: {}; {} entries pending in the local store{}", interval.toSeconds(), parked,
                 store.pendingCount(), oldest == null ? "" : ", the oldest since " + oldest);
         parked.clear();
     }
