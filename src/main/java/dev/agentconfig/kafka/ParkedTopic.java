@@ -7,6 +7,7 @@ import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 import dev.agentconfig.core.PendingEntry;
 import dev.agentconfig.save.SharedParking;
@@ -36,6 +37,7 @@ public final class ParkedTopic implements SharedParking, Service {
     private final String topic;
     private final Duration timeout;
     private volatile Producer<String, byte[]> producer;
+    private volatile Supplier<Map<String, Object>> figures = Map::of;
 
     public ParkedTopic(CamelContext context, String bootstrapServers, String topic, Duration timeout) {
         this.context = context;
@@ -55,6 +57,16 @@ public final class ParkedTopic implements SharedParking, Service {
     @Override
     public String describe() {
         return "Kafka topic " + topic;
+    }
+
+    /** Where health's figures come from (the drain's counts, the lag): set once the drain is wired. */
+    public void figuresFrom(Supplier<Map<String, Object>> source) {
+        this.figures = source;
+    }
+
+    @Override
+    public Map<String, Object> figures() {
+        return figures.get();
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.agentconfig.save;
 
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -10,6 +11,7 @@ import dev.agentconfig.core.PendingEntry;
 import dev.agentconfig.core.Target;
 import dev.agentconfig.core.TargetOutcome;
 import dev.agentconfig.core.WriteResult;
+import dev.agentconfig.observe.CheckResult;
 import dev.agentconfig.observe.Tracing;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.store.LocalStoreUnavailable;
@@ -49,6 +51,29 @@ public final class Parking {
     /** "kafka" when saves are parked on the shared place, else "local". */
     public String mode() {
         return shared == null ? "local" : "kafka";
+    }
+
+    /**
+     * Health check "parking": the mode, this instance's counts (parked on the shared place, fell back to the local
+     * store) and the shared place's own figures (the drain's counts, the topic's lag). UP: a save the database
+     * cannot take is durable somewhere either way; while the broker does not take them the message says so.
+     */
+    public CheckResult health() {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("mode", mode());
+        SharedParking place = shared;
+        if (place == null) {
+            return CheckResult.up("parking", "local: saves the database cannot take wait in this instance's local "
+                    + "store", data);
+        }
+        data.put("parkedOnKafka", parkedShared.get());
+        data.put("fellBackLocally", fellBack.get());
+        data.putAll(place.figures());
+        String detail = sharedOut.get()
+                ? "kafka: the broker did not take the last parked save in time; parked saves go to this instance's "
+                        + "local store until it does"
+                : "kafka: saves the database cannot take wait on " + place.describe();
+        return CheckResult.up("parking", detail, data);
     }
 
     /** Saves parked on the shared place by this instance (since it started). */

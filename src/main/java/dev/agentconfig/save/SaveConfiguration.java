@@ -11,6 +11,7 @@ import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.core.HybridLogicalClock;
 import dev.agentconfig.crypto.FieldCipher;
+import dev.agentconfig.observe.ServiceChecks;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.Backend;
 import dev.agentconfig.transport.FailureClassifier;
@@ -74,6 +75,8 @@ public final class SaveConfiguration implements CamelConfiguration {
         context.addService(outageLog, true, true);
         Parking parking = new Parking(store, outageLog);
         registry.bind("parking", parking);
+        // health "parking": the mode, and on Kafka this instance's counts and the drain group's lag
+        ServiceChecks.computed(context, "parking", parking::health);
         LegacyKeys legacyKeys = new LegacyKeys(cipher, store, audit, writes, parking);
         registry.bind("legacyKeys", legacyKeys);
         SaveDecisions.beans(legacyKeys).forEach(registry::bind);

@@ -1,5 +1,7 @@
 package dev.agentconfig.save;
 
+import java.util.Map;
+
 import dev.agentconfig.core.PendingEntry;
 
 /**
@@ -20,4 +22,9 @@ public interface SharedParking {
 
     /** A word for logs and health: where it parks (e.g. "Kafka topic agentconfig.parked"). */
     String describe();
+
+    /** Its figures for health and the diagnostics page (the drain's counts, the topic's lag); no I/O. */
+    default Map<String, Object> figures() {
+        return Map.of();
+    }
 }

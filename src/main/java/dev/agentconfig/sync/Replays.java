@@ -199,6 +199,59 @@ public final class Replays {
         Map<Target, TargetOutcome> outcomes = result.outcomes();
         Result r = store.update(replayed.user(),
                 current -> Settlement.decide(replayed, outcomes, current, Instant.now(), backoff));
+        return settled(result, r, "local entry");
+    }
+
+    /**
+     * A record of the parking topic replayed (kafka/ParkedDrain, agentconfig.parking=kafka): what
+     * {@link Settlement} decides for its entry, as for a local entry, with the same meters, audit row, change feed
+     * and log; nothing is stored (the record stays on the topic until its offset is committed).
+     *
+     * @param entry the record's entry as it was replayed
+     * @return the result and, when it is kept (retrying or quarantined), the entry as settled (its last error and
+     *         next attempt); null otherwise
+     */
+    public ParkedSettlement settleParked(WriteResult result, PendingEntry entry) {
+        StoreChange<Result> change = Settlement.decide(result.save(), result.outcomes(), Optional.of(entry),
+                Instant.now(), backoff);
+        Result r = change.result();
+        settled(result, r, "parked record");
+        return new ParkedSettlement(r, change instanceof StoreChange.Write<Result> w ? w.entry() : null);
+    }
+
+    /** What became of a parked record's entry: {@code entry} is the entry as settled when it is kept, or null. */
+    public record ParkedSettlement(Result result, PendingEntry entry) {
+    }
+
+    /**
+     * A parked record's entry without the saves the database already holds under their Idempotency-Key, as the
+     * local drain does before a replay ({@link #withoutRepeats}): its keys recorded in the database first.
+     *
+     * @return the entry to replay (empty: nothing left), or null when the keys cannot be recorded now
+     */
+    public Optional<PendingEntry> parkedWithoutRepeats(PendingEntry e) {
+        if (idempotencyKeys == null || e.idempotencyKeys().isEmpty()) {
+            return Optional.of(e);
+        }
+        Set<String> repeats;
+        try {
+            repeats = idempotencyKeys.alreadyApplied(e);
+        } catch (Exception ex) {
+            LOG.warn("Drain: the Idempotency-Keys of parked record {} cannot be recorded in the database ({}); it is "
+                    + "not replayed before they are", e.key(), ex.getMessage());
+            return null;
+        }
+        if (repeats.isEmpty()) {
+            return Optional.of(e);
+        }
+        PendingEntry without = e.withoutSaves(repeats, Instant.now());
+        return without.fields().isEmpty() ? Optional.empty() : Optional.of(without);
+    }
+
+    /** The meters, the audit trail, the change feed and the log of a replayed entry settled as {@code r}. */
+    private ReplayOutcome settled(WriteResult result, Result r, String what) {
+        SealedSave replayed = result.save();
+        Map<Target, TargetOutcome> outcomes = result.outcomes();
         Map<Target, TargetState> states = new EnumMap<>(Target.class);
         boolean unreachable = false;
         Failure keeping = null;
@@ -230,13 +283,13 @@ public final class Replays {
                             : dev.agentconfig.core.SaveOutcome.QUARANTINED, states, now)));
         }
         tracing.replayed(replayed.user(), r.name().toLowerCase(java.util.Locale.ROOT));
-        if (r == Result.QUARANTINED) {
-            LOG.warn("Sync: local entry {} quarantined: {} {} ({}); fix the data or the database, then POST "
-                    + "/api/v1/agent-config/{}/{}/retry (or give it up: POST …/abandon)", replayed.user(),
+        if (r == Result.QUARANTINED && what.equals("local entry")) {
+            LOG.warn("Sync: {} {} quarantined: {} {} ({}); fix the data or the database, then POST "
+                    + "/api/v1/agent-config/{}/{}/retry (or give it up: POST …/abandon)", what, replayed.user(),
                     keeping.failureClass().id(), keeping.code(), keeping.message(), replayed.tenantId(),
                     replayed.userId());
         } else if (LOG.isDebugEnabled()) {
-            LOG.debug("Sync: local entry {} replayed: {} {}", replayed.user(), r.id(), states);
+            LOG.debug("Sync: {} {} replayed: {} {}", what, replayed.user(), r.id(), states);
         }
         return outcome;
     }

@@ -3,11 +3,14 @@ package dev.agentconfig.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 
@@ -99,6 +102,115 @@ class ParkingOnKafkaTest extends ServiceTestSupport {
         } finally {
             startDatabase();
         }
+        // the database back: the group drains both records, in order (the newer value wins), commits to the end
+        long secondVersion = ParkedRecords.decode(parkedOf(user).get(1).value()).fields().get("callAgentId").version();
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().untilAsserted(() -> {
+            assertThat(callAgentId("user_profiles", user)).isEqualTo("c_second");
+            assertThat(callAgentId("user_settings", user)).isEqualTo("c_second");
+        });
+        for (String table : List.of("user_profiles", "user_settings")) {
+            assertThat(version(table, user, "callAgentId")).as(table).isEqualTo(secondVersion);
+            assertThat(version(table, user, "retellApiKey")).as(table).isPositive();
+        }
+        assertThat(cipher().open(String.valueOf(profileRow(user).orElseThrow().get("encrypted_retell_api_key")),
+                tenant + ":" + user + ":retellApiKey")).isEqualTo(key);
+        await().atMost(Duration.ofSeconds(30)).until(() -> BROKER.allCommitted(group, topic));
+        assertThat(localEntry(tenant, user)).isEmpty();
         assertNotInDataDir(key);
+    }
+
+    @Test
+    void whileTheDatabaseIsDownTheDrainWaitsPausedAndResumesWhenItIsBack() {
+        String tenant = newTenant();
+        UUID user = newUser();
+        stopDatabase();
+        try {
+            assertThat(put(tenant, user, "{\"smsAgentId\":\"s_waits\"}").statusCode()).isEqualTo(202);
+            // the drain met the record and paused its partition, instead of polling it again and again
+            await().atMost(Duration.ofSeconds(30)).until(() -> !parkingHealth().get("pausedPartitions").isEmpty());
+            long replays = parkingHealth().get("replays").asLong();
+            long holds = parkingHealth().get("holds").asLong();
+            // over a few probe rounds (the probe asks every 200 ms): no write tried, no record taken up again
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4)).until(() ->
+                    parkingHealth().get("replays").asLong() == replays && parkingHealth().get("holds").asLong() == holds);
+            // the fault happened: the database is away
+            assertThat(embedded().running()).isFalse();
+        } finally {
+            startDatabase();
+        }
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().untilAsserted(() ->
+                assertThat(json((String) settingsRow(user).orElseThrow().get("retell_config")).get("sms_agent_id")
+                        .asText()).isEqualTo("s_waits"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> parkingHealth().get("pausedPartitions").isEmpty()
+                && BROKER.allCommitted(group, topic));
+        JsonNode health = parkingHealth();
+        assertThat(health.get("mode").asText()).isEqualTo("kafka");
+        assertThat(health.get("drained").asLong()).isPositive();
+        assertThat(health.get("parkedOnKafka").asLong()).isPositive();
+    }
+
+    @Test
+    void aParkedSaveTheDatabaseRefusesGoesToTheDeadLetterTopicAndTheOthersDrain() {
+        String tenant = newTenant();
+        UUID good = newUser();
+        UUID poison = newUser();
+        UUID after = newUser();
+        String key = newKey();
+        execute("ALTER TABLE public.user_profiles ADD CONSTRAINT no_refused_parked "
+                + "CHECK (encrypted_agent_config->>'call_agent_id' IS DISTINCT FROM 'refused_in_drain')");
+        try {
+            stopDatabase();
+            try {
+                assertThat(put(tenant, good, "{\"callAgentId\":\"c_good\"}").statusCode()).isEqualTo(202);
+                assertThat(put(tenant, poison, "{\"retellApiKey\":\"" + key + "\",\"callAgentId\":\"refused_in_drain\"}")
+                        .statusCode()).isEqualTo(202);
+                assertThat(put(tenant, after, "{\"callAgentId\":\"c_after\"}").statusCode()).isEqualTo(202);
+            } finally {
+                startDatabase();
+            }
+            await().atMost(Duration.ofSeconds(60)).until(() -> deadLettersOf(poison).size() == 1
+                    && profileRow(good).isPresent() && profileRow(after).isPresent());
+        } finally {
+            execute("ALTER TABLE public.user_profiles DROP CONSTRAINT no_refused_parked");
+        }
+        assertThat(callAgentId("user_profiles", good)).isEqualTo("c_good");
+        assertThat(callAgentId("user_profiles", after)).isEqualTo("c_after");
+        // the refused one: the table refused it, the other table took it
+        assertThat(profileRow(poison)).isEmpty();
+        assertThat(callAgentId("user_settings", poison)).isEqualTo("refused_in_drain");
+        ConsumerRecord<String, byte[]> dead = deadLettersOf(poison).get(0);
+        assertThat(KafkaBroker.header(dead, "agentconfig-reason")).isEqualTo("refused");
+        assertThat(KafkaBroker.header(dead, "agentconfig-code")).isEqualTo("23514");
+        assertThat(KafkaBroker.header(dead, "agentconfig-target")).isEqualTo("user_profiles");
+        assertThat(new String(dead.value(), StandardCharsets.UTF_8)).doesNotContain(key);
+        PendingEntry refused = ParkedRecords.decode(dead.value());
+        assertThat(refused.pendingTargets()).containsExactly("user_profiles");
+        assertThat(refused.fields().get("retellApiKey").value()).startsWith("v1:");
+        // its offset committed with the others: nothing waits
+        await().atMost(Duration.ofSeconds(30)).until(() -> BROKER.allCommitted(group, topic));
+        assertThat(parkingHealth().get("deadLettered").asLong()).isPositive();
+        assertNotInDataDir(key);
+    }
+
+    // ----- helpers ---------------------------------------------------------------------------------
+
+    private List<ConsumerRecord<String, byte[]>> deadLettersOf(UUID user) {
+        return BROKER.records(topic + ".dlq").stream().filter(r -> r.key().endsWith(":" + user)).toList();
+    }
+
+    private JsonNode parkingHealth() {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(baseUrl() + "/observe/health")).GET());
+        return json(r).get("checks").get("parking");
+    }
+
+    private String callAgentId(String table, UUID user) {
+        return table.equals("user_profiles")
+                ? json((String) profileRow(user).orElseThrow().get("encrypted_agent_config")).get("call_agent_id").asText()
+                : json((String) settingsRow(user).orElseThrow().get("retell_config")).get("call_agent_id").asText();
+    }
+
+    private long version(String table, UUID user, String field) {
+        Map<String, Object> row = (table.equals("user_profiles") ? profileRow(user) : settingsRow(user)).orElseThrow();
+        return json((String) row.get("field_versions")).get(field).asLong();
     }
 }
