@@ -135,6 +135,9 @@ public final class ReadSteps {
         } catch (ParkedSaves.Behind e) {
             LOG.debug("Read of {}: the parked topic's view is behind ({})", key, e.getMessage());
             onTopic = LocationReading.timedOut(Source.PARKED_TOPIC);
+        } catch (RuntimeException e) {
+            // the view failed: that location's failure, never the local store's
+            onTopic = LocationReading.failed(Source.PARKED_TOPIC, classifier.classify(e));
         }
         return List.of(local, onTopic);
     }
