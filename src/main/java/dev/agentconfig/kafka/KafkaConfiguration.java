@@ -8,6 +8,7 @@ import java.util.function.Predicate;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.config.Settings;
 import dev.agentconfig.read.LastKnownCopies;
+import dev.agentconfig.read.ReadSteps;
 import dev.agentconfig.save.ChangeFeedRelay;
 import dev.agentconfig.save.Parking;
 import dev.agentconfig.save.TargetBreakers;
@@ -44,7 +45,8 @@ public final class KafkaConfiguration implements CamelConfiguration {
         registry.bind("kafkaCommits", new OffsetCommits());
         // a record's traceparent header as text: the door's spans continue the producer's trace (observe/Tracing)
         registry.bind("kafkaTraceHeaders", new KafkaTraceHeaders());
-        KafkaMeters meters = new KafkaMeters(Beans.require(context, "meterRegistry", MeterRegistry.class), clients);
+        MeterRegistry meterRegistry = Beans.require(context, "meterRegistry", MeterRegistry.class);
+        KafkaMeters meters = new KafkaMeters(meterRegistry, clients);
         registry.bind("kafkaDoor", new KafkaDoor(Beans.require(context, "saving", Saving.class), meters,
                 settings.deadLetterTopic()));
         KafkaWatch watch = new KafkaWatch(clients, meters, settings.bootstrapServers().orElseThrow(),
@@ -122,6 +124,16 @@ public final class KafkaConfiguration implements CamelConfiguration {
             Long v = l.now().lag();
             return v == null ? Double.NaN : v;
         }).description("records of the parking topic the drain group has not committed (all instances)")
+                .register(meters);
+
+        // a read on this instance sees the saves any instance parked on the topic (read/ReadSteps#localRead)
+        ParkedView view = new ParkedView(context, settings.bootstrapServers().orElseThrow(),
+                ParkedViewSettings.from(context, parking));
+        context.addService(view, true, true);
+        context.getRegistry().bind("parkedView", view);
+        Beans.require(context, "readSteps", ReadSteps.class).connect(view);
+        Gauge.builder("agentconfig.parking.kafka.view.users", view, ParkedView::users)
+                .description("users with saves waiting on the parking topic, as this instance's read view holds them")
                 .register(meters);
         LOG.info("Parking on Kafka: saves the database cannot take go to topic {} (acks=all, at most {} ms, else "
                 + "the local store), drained by consumer group {}; poison entries to {}", parking.topic(),

@@ -1,5 +1,9 @@
 package dev.agentconfig.read;
 
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
 import dev.agentconfig.core.UserKey;
 import dev.agentconfig.transport.FailureClassifier;
 import org.apache.camel.AggregationStrategy;
@@ -33,15 +37,21 @@ public final class CollectReadings implements AggregationStrategy {
                 : new Readings(inputExchange.getMessage().getBody(UserKey.class));
         Exchange result = oldExchange != null ? oldExchange : newExchange;
         if (newExchange != null) {
-            LocationReading reading = newExchange.getMessage().getBody(LocationReading.class);
+            // a branch answers one reading, or several (the local store's: the store and the parked topic)
+            Object body = newExchange.getMessage().getBody();
+            List<LocationReading> answered = new ArrayList<>();
+            if (body instanceof LocationReading one) {
+                answered.add(one);
+            } else if (body instanceof Collection<?> many) {
+                many.stream().filter(LocationReading.class::isInstance).map(LocationReading.class::cast)
+                        .forEach(answered::add);
+            }
             Integer branch = newExchange.getProperty(Exchange.MULTICAST_INDEX, Integer.class);
-            if (reading == null && branch != null && branch < Source.ASKED.size()) {
-                reading = LocationReading.failed(Source.ASKED.get(branch), classifier.classify(newExchange.getException()));
+            if (answered.isEmpty() && branch != null && branch < Source.ASKED.size()) {
+                answered.add(LocationReading.failed(Source.ASKED.get(branch), classifier.classify(newExchange.getException())));
             }
             newExchange.setException(null);
-            if (reading != null) {
-                readings.record(reading);
-            }
+            answered.forEach(readings::record);
         }
         result.setException(null);
         result.getMessage().setBody(readings);

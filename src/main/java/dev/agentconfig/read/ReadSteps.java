@@ -41,6 +41,7 @@ public final class ReadSteps {
     private final LastKnownCopies lastKnown;
     private final MeterRegistry meters;
     private final Timer readTimer;
+    private volatile ParkedSaves parked;
 
     /** @param tables the transport's reads of the two tables (bean {@code targetReads}) */
     public ReadSteps(TargetReads tables, KeyReader keys, FailureClassifier classifier, LocalStore localStore,
@@ -76,12 +77,12 @@ public final class ReadSteps {
         }
     }
 
-    /** Branch local_store: {@link #localRead}. */
-    public LocationReading localStore(UserKey key) {
+    /** Branch local_store: {@link #localRead} (with Kafka parking, the parked topic's reading too). */
+    public List<LocationReading> localStore(UserKey key) {
         try {
             return localRead(key);
         } catch (RuntimeException e) {
-            return locationFailed(Source.LOCAL_STORE, key, e);
+            return List.of(locationFailed(Source.LOCAL_STORE, key, e));
         }
     }
 
@@ -138,13 +139,44 @@ public final class ReadSteps {
         return LocationReading.found(Source.USER_SETTINGS, fields, null, legacyPresent, updatedAt);
     }
 
-    // ----- local store -----------------------------------------------------------------------
+    // ----- local store (and the parked topic) ------------------------------------------------
 
-    /** The user's local entry, if any: its fields and its sync state. The file is read as-is (rename is atomic). */
-    public LocationReading localRead(UserKey key) {
-        Optional<PendingEntry> found = localStore.read(key);
+    /**
+     * Kafka parking on: the saves parked on the topic are read with the local store, by this branch
+     * (kafka/KafkaConfiguration connects the view; a read asks only the local store until then).
+     */
+    public void connect(ParkedSaves parkedSaves) {
+        this.parked = parkedSaves;
+    }
+
+    /**
+     * The user's local entry, if any: its fields and its sync state. The file is read as-is (rename is atomic).
+     * With Kafka parking, a second reading: what waits on the parked topic ({@link Source#PARKED_TOPIC}), timed
+     * out when the view cannot show every save acknowledged before this read within its bound.
+     */
+    public List<LocationReading> localRead(UserKey key) {
+        LocationReading local = localRead(key, localStore.read(key), Source.LOCAL_STORE);
+        ParkedSaves parkedSaves = parked;
+        if (parkedSaves == null) {
+            return List.of(local);
+        }
+        LocationReading onTopic;
+        try {
+            onTopic = localRead(key, parkedSaves.pending(key), Source.PARKED_TOPIC);
+        } catch (ParkedSaves.Behind e) {
+            LOG.debug("Read of {}: the parked topic's view is behind ({})", key, e.getMessage());
+            onTopic = LocationReading.timedOut(Source.PARKED_TOPIC);
+        } catch (RuntimeException e) {
+            // the view failed: that location's failure, never the local store's
+            onTopic = LocationReading.failed(Source.PARKED_TOPIC, classifier.classify(e));
+        }
+        return List.of(local, onTopic);
+    }
+
+    /** A pending entry (the local store's, or the parked topic's) as the reading of its location. */
+    private LocationReading localRead(UserKey key, Optional<PendingEntry> found, Source source) {
         if (found.isEmpty()) {
-            return LocationReading.empty(Source.LOCAL_STORE);
+            return LocationReading.empty(source);
         }
         PendingEntry entry = found.get();
         Map<Field, FieldValue> fields = new EnumMap<>(Field.class);
@@ -152,9 +184,9 @@ public final class ReadSteps {
             String reason = field.secret()
                     ? keys.unreadableReason(key.tenantId(), key.userId(), fe.value(), false) : null;
             fields.put(field, new FieldValue(field, fe.value(), fe.version(), HybridLogicalClock.instant(fe.version()),
-                    Source.LOCAL_STORE, false, reason));
+                    source, false, reason));
         }));
-        return LocationReading.found(Source.LOCAL_STORE, fields, entry, false,
+        return LocationReading.found(source, fields, entry, false,
                 entry.updatedAt() == null ? null : Instant.parse(entry.updatedAt()));
     }
 

@@ -57,7 +57,7 @@ public final class ReadView {
             result.winner(f).ifPresent(v -> fields.put(f.json(), provenance(v, asOf(result, v, now))));
         }
         body.put("fields", fields);
-        body.put("sync", sync(result.reading(Source.LOCAL_STORE)));
+        body.put("sync", sync(syncReading(result)));
         body.put("sources", sources(result));
         body.put("complete", complete);
         body.put("asOf", iso(asOf));
@@ -99,6 +99,21 @@ public final class ReadView {
             p.put("error", UNDECRYPTABLE);
         }
         return p;
+    }
+
+    /**
+     * Whose pending entry the answer's {@code sync} shows: this instance's local store's; with Kafka parking,
+     * when the local store holds none, what waits on the parked topic (parked by any instance), and unknown when
+     * the topic's view could not answer in time.
+     */
+    static LocationReading syncReading(ReadResult result) {
+        LocationReading local = result.reading(Source.LOCAL_STORE);
+        Optional<LocationReading> parked = result.readings().stream()
+                .filter(r -> r.source() == Source.PARKED_TOPIC).findFirst();
+        if (local.pendingEntry().isPresent() || parked.isEmpty() || !local.status().answered()) {
+            return local;
+        }
+        return parked.get();
     }
 
     /** The local entry's state: synced (no entry), pending or quarantined; unknown if the store failed. */

@@ -36,12 +36,19 @@ public final class Readings {
         }
     }
 
-    /** Freezes the read: every location that has not answered by now timed out. */
+    /**
+     * Freezes the read: every location asked that has not answered by now timed out. A location read by
+     * another's branch (the parked topic, by the local store's) is listed when that branch answered for it.
+     */
     public synchronized List<LocationReading> close() {
         closed = true;
         List<LocationReading> out = new ArrayList<>();
-        for (Source s : Source.ASKED) {
-            out.add(readings.getOrDefault(s, LocationReading.timedOut(s)));
+        for (Source s : Source.values()) {
+            if (Source.ASKED.contains(s)) {
+                out.add(readings.getOrDefault(s, LocationReading.timedOut(s)));
+            } else if (readings.containsKey(s)) {
+                out.add(readings.get(s));
+            }
         }
         return out;
     }

@@ -4,12 +4,18 @@ import java.util.List;
 
 /**
  * The places a user's configuration can live, in the tie order of the contract: on equal versions
- * user_profiles beats user_settings beats the local store beats the last-known copy.
+ * user_profiles beats user_settings beats the local store beats the parked topic beats the last-known copy.
  */
 public enum Source {
     USER_PROFILES("user_profiles"),
     USER_SETTINGS("user_settings"),
     LOCAL_STORE("local_store"),
+    /**
+     * With {@code agentconfig.parking=kafka}: the saves waiting on the parked topic, as this instance's view of
+     * it holds them ({@link ParkedSaves}). Read by the local store's branch (not a branch of its own), so it is
+     * not in {@link #ASKED}: a read lists it only when that branch answered for it.
+     */
+    PARKED_TOPIC("parked_topic"),
     /**
      * This server's copy of what the tables last held ({@link LastKnownCopies}): asked only when a table
      * could not answer, and last in the tie order.

@@ -1,35 +1,33 @@
 package dev.agentconfig.kafka;
 
+import static dev.agentconfig.testing.PackagedInstances.assigned;
+import static dev.agentconfig.testing.PackagedInstances.awaitAllReady;
+import static dev.agentconfig.testing.PackagedInstances.committedBy;
+import static dev.agentconfig.testing.PackagedInstances.entries;
+import static dev.agentconfig.testing.PackagedInstances.freePort;
+import static dev.agentconfig.testing.PackagedInstances.health;
+import static dev.agentconfig.testing.PackagedInstances.mark;
+import static dev.agentconfig.testing.PackagedInstances.randomBytes;
+import static dev.agentconfig.testing.PackagedInstances.rows;
+import static dev.agentconfig.testing.PackagedInstances.sharedEnv;
+import static dev.agentconfig.testing.PackagedInstances.sleep;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.agentconfig.core.HybridLogicalClock;
@@ -52,7 +50,6 @@ class KafkaScaleIT {
     private static final int USERS = 500;
     private static final int RECORDS = 10_000;
     private static final int PARTITIONS = 6;
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     @Test
     void twoInstancesOneGroupADatabaseOutageAndASigkillLoseAndDuplicateNothing() throws Exception {
@@ -70,14 +67,7 @@ class KafkaScaleIT {
         ServiceProcess a = null;
         ServiceProcess b = null;
         try {
-            byte[] key = new byte[32];
-            RANDOM.nextBytes(key);
-            Map<String, String> env = Map.of(
-                    "AGENTCONFIG_DB_URL", db.jdbcUrl(),
-                    "AGENTCONFIG_DB_USER", db.user(),
-                    "AGENTCONFIG_DB_PASSWORD", db.password(),
-                    "AGENTCONFIG_ENCRYPTION_KEY", Base64.getEncoder().encodeToString(key),
-                    "AGENTCONFIG_AUTH_SERVICE_TOKEN", "scale-" + UUID.randomUUID());
+            Map<String, String> env = sharedEnv(db, "scale-" + UUID.randomUUID());
             List<String> args = List.of(
                     "-Dagentconfig.kafka.bootstrap-servers=" + broker.bootstrapServers(),
                     "-Dagentconfig.kafka.saves-topic=" + topic,
@@ -95,8 +85,7 @@ class KafkaScaleIT {
             ServiceProcess startB = new ServiceProcess(dataB, freePort(), env, args).start();
             a = startA;
             b = startB;
-            CompletableFuture.allOf(CompletableFuture.runAsync(startA::awaitReady),
-                    CompletableFuture.runAsync(startB::awaitReady)).get(120, TimeUnit.SECONDS);
+            awaitAllReady(startA, startB);
             ServiceProcess ra = a;
             ServiceProcess rb = b;
             await().atMost(Duration.ofSeconds(60)).until(() -> assigned(ra) + assigned(rb) == PARTITIONS
@@ -222,91 +211,6 @@ class KafkaScaleIT {
                 }
             }
             db.stop();
-        }
-    }
-
-    private static Map<UUID, String[]> rows(Statement st, String sql) throws Exception {
-        Map<UUID, String[]> out = new HashMap<>();
-        try (ResultSet rs = st.executeQuery(sql)) {
-            while (rs.next()) {
-                out.put(UUID.fromString(rs.getString(1)), new String[] {rs.getString(2), rs.getString(3), rs.getString(4)});
-            }
-        }
-        return out;
-    }
-
-    /** Entry files left in an instance's local store. */
-    private static long entries(Path dataDir) throws Exception {
-        Path store = dataDir.resolve("local-store");
-        if (!Files.exists(store)) {
-            return 0;
-        }
-        while (true) {
-            try (Stream<Path> files = Files.walk(store)) {
-                return files.filter(Files::isRegularFile)
-                        .filter(f -> f.getFileName().toString().endsWith(".json") && !f.getFileName().toString().startsWith("."))
-                        .count();
-            } catch (UncheckedIOException | NoSuchFileException e) {
-                // the running instance renamed or removed a file while it was walked (a temp file becoming an
-                // entry, a drained entry): count again
-                Throwable cause = e instanceof UncheckedIOException ? e.getCause() : e;
-                if (!(cause instanceof NoSuchFileException)) {
-                    throw e;
-                }
-            }
-        }
-    }
-
-    /** Records the instance's consumers committed after writing them to the database (its Kafka metrics). */
-    private static long committedBy(ServiceProcess s) {
-        try {
-            return health(s).get("checks").get("kafka").path("committed").asLong();
-        } catch (RuntimeException e) {
-            return 0;
-        }
-    }
-
-    private static int assigned(ServiceProcess s) {
-        try {
-            return health(s).get("checks").get("kafka").get("assignedPartitions").asInt();
-        } catch (RuntimeException e) {
-            return 0;
-        }
-    }
-
-    private static JsonNode health(ServiceProcess s) {
-        try {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-                    s.baseUrl() + "/observe/health")).timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            return Json.tree(r.body());
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static void mark(List<String> timeline, long t0, String what) {
-        timeline.add(String.format("%6.1f s  %s", (System.nanoTime() - t0) / 1e9, what));
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static byte[] randomBytes(int n) {
-        byte[] b = new byte[n];
-        RANDOM.nextBytes(b);
-        return b;
-    }
-
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 }
