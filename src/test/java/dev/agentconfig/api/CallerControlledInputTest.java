@@ -179,7 +179,7 @@ class CallerControlledInputTest extends ServiceTestSupport {
         Set<String> names = namesTheCodeUses();
         assertThat(names)
                 .contains("agentconfig.message", "tenantId", "userId", "Idempotency-Key", "agentconfig.caller",
-                        "agentconfig.read.source", "agentconfig.postgrest.reload",
+                        "agentconfig.postgrest.reload",
                         "Content-Profile", "Accept-Profile", Exchange.HTTP_QUERY, Exchange.HTTP_RESPONSE_CODE,
                         Exchange.FILE_NAME);
         assertThat(names.size()).isGreaterThan(25);
