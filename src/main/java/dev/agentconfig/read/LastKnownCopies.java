@@ -19,6 +19,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 import dev.agentconfig.core.Field;
@@ -84,6 +85,8 @@ public final class LastKnownCopies {
     private final KeyReader keys;
     private final int maxUsers;
     private final Disk disk = Disk.system();
+    /** Tenants whose directory is known to exist. */
+    private final Set<String> tenantDirs = ConcurrentHashMap.newKeySet();
     /** Every copy, the one confirmed longest ago first. */
     private final LinkedHashMap<UserKey, Copy> copies = new LinkedHashMap<>(16, 0.75f, true);
 
@@ -243,10 +246,14 @@ public final class LastKnownCopies {
 
     private void write(UserKey key, Copy copy) throws IOException {
         Path file = file(key);
-        if (!Files.isDirectory(file.getParent())) {
-            // 0700 like the local store: the copies name users (the key inside is sealed)
-            Files.createDirectories(root, PRIVATE_DIR);
-            Files.createDirectories(file.getParent(), PRIVATE_DIR);
+        // a tenant's directory is looked for once (a stat per save less), made when missing
+        if (!tenantDirs.contains(key.tenantId())) {
+            if (!Files.isDirectory(file.getParent())) {
+                // 0700 like the local store: the copies name users (the key inside is sealed)
+                Files.createDirectories(root, PRIVATE_DIR);
+                Files.createDirectories(file.getParent(), PRIVATE_DIR);
+            }
+            tenantDirs.add(key.tenantId());
         }
         Path temp = file.resolveSibling("." + key.userId() + TEMP_SUFFIX);
         disk.write(temp, Json.writeBytes(copy));

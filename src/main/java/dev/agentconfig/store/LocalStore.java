@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
@@ -74,6 +75,9 @@ public final class LocalStore {
      * every removal, and the start-up scan.
      */
     private final Map<UserKey, Status> index = new ConcurrentHashMap<>();
+    /** How many of the index's entries are pending: kept beside it (a gauge, a health check or a drain's
+     * watcher asks often; counting 10,000 entries each time cost the drain a quarter of its CPU samples). */
+    private final AtomicLong pendingEntries = new AtomicLong();
     private long newestVersion;
 
     /** The indexed part of an entry; {@code keyId}: the key its API key is sealed with, or null. */
@@ -342,7 +346,7 @@ public final class LocalStore {
     }
 
     public long pendingCount() {
-        return index.values().stream().filter(Status::pending).count();
+        return pendingEntries.get();
     }
 
     public long quarantinedCount() {
@@ -391,12 +395,21 @@ public final class LocalStore {
         } else {
             tenantOfUser.remove(UUID.fromString(e.userId()), e.tenantId());
         }
-        index.put(e.key(), Status.of(e));
+        Status now = Status.of(e);
+        counted(now, index.put(e.key(), now));
     }
 
     private void forget(UserKey key) {
         tenantOfUser.remove(key.userId(), key.tenantId());
-        index.remove(key);
+        counted(null, index.remove(key));
+    }
+
+    /** The pending count follows each change of the index (the map's put and remove answer what they replaced). */
+    private void counted(Status now, Status before) {
+        long delta = (now != null && now.pending() ? 1 : 0) - (before != null && before.pending() ? 1 : 0);
+        if (delta != 0) {
+            pendingEntries.addAndGet(delta);
+        }
     }
 
     private Optional<PendingEntry> read(Path file) {

@@ -9,6 +9,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** Closed-loop load: N clients call an operation back to back for a fixed time (or a fixed number of calls). */
 final class Load {
+    /** The CPU time of every client thread that has ended (ns): the CPU view leaves the load generator's out. */
+    static final AtomicLong CLIENT_CPU_NS = new AtomicLong();
 
     /** One operation; the argument is a unique sequence number across all clients. */
     interface Op {
@@ -113,6 +115,8 @@ final class Load {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
+                    CLIENT_CPU_NS.addAndGet(Math.max(0, java.lang.management.ManagementFactory.getThreadMXBean()
+                            .getCurrentThreadCpuTime()));
                     synchronized (perThread) {
                         perThread.set(id, holder[0]);
                         perThreadStarts.set(id, startHolder[0]);

@@ -39,6 +39,7 @@ public final class ServiceProcess implements AutoCloseable {
     private final Map<String, String> env;
     private final List<String> extraArgs;
     private final List<String> programArgs;
+    private Path jar = jar();
     private Process process;
     private Path output;
     /** Across instances: every process of a test JVM writes its own output file. */
@@ -56,6 +57,12 @@ public final class ServiceProcess implements AutoCloseable {
         this.env = env;
         this.extraArgs = extraArgs;
         this.programArgs = programArgs;
+    }
+
+    /** Another packaged jar than this build's (the benchmark's before/after comparison runs an older commit's). */
+    public ServiceProcess withJar(Path otherJar) {
+        this.jar = otherJar.toAbsolutePath();
+        return this;
     }
 
     public static Path jar() {
@@ -76,10 +83,10 @@ public final class ServiceProcess implements AutoCloseable {
                     "-Dagentconfig.http.port=" + port));
             cmd.addAll(extraArgs);
             cmd.add("-jar");
-            cmd.add(jar().toString());
+            cmd.add(jar.toString());
             cmd.addAll(programArgs);
             ProcessBuilder pb = new ProcessBuilder(cmd)
-                    .directory(jar().getParent().getParent().toFile())
+                    .directory(LOG_DIR.getParent().getParent().toFile())
                     .redirectErrorStream(true)
                     .redirectOutput(output.toFile());
             pb.environment().putAll(env);
