@@ -1,6 +1,8 @@
 package dev.agentconfig.kafka;
 
 import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.Map;
 
 import org.apache.camel.component.kafka.consumer.CommitManager;
@@ -22,6 +24,24 @@ public final class OffsetCommits implements KafkaManualCommitFactory {
     public KafkaManualCommit newInstance(CamelExchangePayload exchange, KafkaRecordPayload record,
                                          CommitManager commitManager) {
         return new Commit(exchange.consumer, record.partition, record.recordOffset, record.commitTimeout);
+    }
+
+    /**
+     * Several records done at once (one per partition, each the last done of its partition): one commitSync for
+     * them all, each partition resuming after its record. All taken on one consumer's thread.
+     */
+    public static void commit(Collection<Commit> lastDone) {
+        if (lastDone.isEmpty()) {
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        Commit any = null;
+        for (Commit c : lastDone) {
+            offsets.merge(c.partition, new OffsetAndMetadata(c.offset + 1),
+                    (a, b) -> a.offset() >= b.offset() ? a : b);
+            any = c;
+        }
+        any.consumer.commitSync(offsets, Duration.ofMillis(any.timeoutMs));
     }
 
     /**

@@ -1,10 +1,13 @@
 package dev.agentconfig.kafka;
 
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
@@ -37,8 +40,13 @@ import org.slf4j.LoggerFactory;
  *       at the record ({@link ParkedDrainGate}) until the breakers' probe finds the database back and the
  *       record's backoff (agentconfig.sync.backoff-*) is over, then read again from it.</li>
  * </ul>
- * One record at a time, in partition order: one user's parked saves are applied in the order they were parked.
- * An adapter at the edge (it takes the Exchange): the record's place and its commit come in camel-kafka's headers.
+ * A poll's records at a time (camel-kafka batching, up to agentconfig.kafka.parked-max-poll-records): the records
+ * to replay are written as one {@link ReplayBatch} (one group commit on jdbc, as the local store's sync), in poll
+ * order, so one user's parked saves apply in the order they were parked (the write port puts a user's second save
+ * of a group in a later round); then each is settled in offset order per partition up to the first that must wait
+ * (its partition is held there, what follows is read again from it), and the batch's offsets are committed once:
+ * per partition the last record settled + 1, in one commitSync.
+ * An adapter at the edge (it takes the Exchanges): each record's place and commit come in camel-kafka's headers.
  */
 public final class ParkedDrain {
     private static final Logger LOG = LoggerFactory.getLogger(ParkedDrain.class);
@@ -53,6 +61,7 @@ public final class ParkedDrain {
     private final AtomicLong deadLettered = new AtomicLong();
     private final AtomicLong replayed = new AtomicLong();
     private final AtomicLong held = new AtomicLong();
+    private final AtomicLong batches = new AtomicLong();
     /** partition -> {offset, attempts} of the record it retries (consumer thread). */
     private final Map<TopicPartition, long[]> attempts = new ConcurrentHashMap<>();
 
@@ -66,65 +75,173 @@ public final class ParkedDrain {
         this.databaseAway = databaseAway;
     }
 
-    /** Route step: one record of the parking topic. */
-    public void drain(Exchange exchange) {
-        Message m = exchange.getMessage();
-        TopicPartition partition = new TopicPartition(m.getHeader(KafkaConstants.TOPIC, String.class),
-                m.getHeader(KafkaConstants.PARTITION, Integer.class));
-        long offset = m.getHeader(KafkaConstants.OFFSET, Long.class);
-        OffsetCommits.Commit commit = m.getHeader(KafkaConstants.MANUAL_COMMIT, OffsetCommits.Commit.class);
-        String key = m.getHeader(KafkaConstants.KEY, String.class);
-        byte[] value = m.getBody(byte[].class);
-        m.getHeaders().clear();
-        if (gate.holding(partition)) {
-            return; // its partition waits at an earlier record: read again from there once resumed
+    /** Route step: the records of a poll (camel-kafka batching: the body is one Exchange per record). */
+    public void drain(Exchange batchExchange) {
+        @SuppressWarnings("unchecked")
+        List<Exchange> polled = batchExchange.getMessage().getBody(List.class);
+        batchExchange.getMessage().getHeaders().clear();
+        if (polled == null || polled.isEmpty()) {
+            return;
         }
-        PendingEntry entry;
+        List<Item> items = new ArrayList<>(polled.size());
+        for (Exchange e : polled) {
+            items.add(Item.of(e));
+        }
+        drainBatch(items);
+    }
+
+    private void drainBatch(List<Item> items) {
+        batches.incrementAndGet();
+        // 1. what each record is, in poll order (offset order per partition); a partition stops at the first
+        //    record that must wait (its later records are not written: they are read again from it)
+        Set<TopicPartition> stopped = new HashSet<>();
+        boolean away = databaseAway.getAsBoolean();
+        List<Item> toWrite = new ArrayList<>();
+        for (Item item : items) {
+            if (stopped.contains(item.partition) || gate.holding(item.partition)) {
+                stopped.add(item.partition);
+                item.kind = Kind.SKIPPED; // its partition waits at an earlier record
+                continue;
+            }
+            try {
+                item.entry = ParkedRecords.decode(item.value);
+            } catch (IllegalArgumentException e) {
+                item.kind = Kind.UNDECODABLE;
+                item.detail = e.getMessage();
+                continue;
+            }
+            if (item.entry.quarantined()) {
+                item.kind = Kind.QUARANTINED; // refused by the database when it was saved: nothing to retry
+                continue;
+            }
+            if (away) {
+                item.kind = Kind.WAIT_FOR_DATABASE;
+                stopped.add(item.partition);
+                continue;
+            }
+            Optional<PendingEntry> left = replays.parkedWithoutRepeats(item.entry);
+            if (left == null) {
+                item.kind = Kind.WAIT_CHARGED;
+                stopped.add(item.partition);
+                continue;
+            }
+            if (left.isEmpty()) {
+                item.kind = Kind.REPEAT; // every save of it a repeat of one the database holds
+                continue;
+            }
+            item.kind = Kind.WRITE;
+            item.left = left.get();
+            toWrite.add(item);
+        }
+        // 2. one write for the records to replay: one group commit on jdbc (one user's saves in successive rounds,
+        //    in the batch's order, so a user's parked saves still apply in the order they were parked)
+        if (!toWrite.isEmpty()) {
+            List<WriteResult> saves = new ArrayList<>(toWrite.size());
+            for (Item item : toWrite) {
+                saves.add(WriteResult.of(item.left.asReplay()));
+            }
+            replayed.addAndGet(toWrite.size());
+            ReplayBatch written = replays.write(new ReplayBatch(saves));
+            lastKnownCopies.writtenBatch(written);
+            for (int i = 0; i < toWrite.size(); i++) {
+                toWrite.get(i).written = written.entries().get(i);
+            }
+        }
+        // 3. settled in order per partition, up to the first record that waits; 4. one commit for the batch
+        stopped.clear();
+        Map<TopicPartition, OffsetCommits.Commit> lastDone = new LinkedHashMap<>();
         try {
-            entry = ParkedRecords.decode(value);
-        } catch (IllegalArgumentException e) {
-            deadLetter(key, value, partition, offset, "undecodable", null, e.getMessage());
-            done(commit, partition);
-            return;
-        }
-        if (entry.quarantined()) {
-            // refused by the database when it was saved: nothing to retry until someone fixes it
-            deadLetter(ParkedRecords.key(entry), value, partition, offset, "quarantined", entry.lastError(), null);
-            done(commit, partition);
-            return;
-        }
-        if (databaseAway.getAsBoolean()) {
-            wait(partition, offset, Instant.now(), false);
-            return;
-        }
-        Optional<PendingEntry> left = replays.parkedWithoutRepeats(entry);
-        if (left == null) {
-            wait(partition, offset, retryAt(partition, offset), true);
-            return;
-        }
-        if (left.isEmpty()) {
-            drained.incrementAndGet(); // every save of it a repeat of one the database holds
-            done(commit, partition);
-            return;
-        }
-        replayed.incrementAndGet();
-        ReplayBatch batch = replays.write(new ReplayBatch(List.of(WriteResult.of(left.get().asReplay()))));
-        lastKnownCopies.writtenBatch(batch);
-        ParkedSettlement settled = replays.settleParked(batch.entries().get(0), left.get());
-        switch (settled.result()) {
-            case DRAINED -> {
-                drained.incrementAndGet();
-                done(commit, partition);
+            for (Item item : items) {
+                if (item.kind == Kind.SKIPPED || stopped.contains(item.partition)) {
+                    continue;
+                }
+                if (settle(item)) {
+                    attempts.remove(item.partition);
+                    if (item.commit != null) {
+                        lastDone.put(item.partition, item.commit);
+                    }
+                } else {
+                    stopped.add(item.partition);
+                }
             }
-            case QUARANTINED -> {
-                // what a table refused (the settled entry: only the refused targets pending, the reason)
-                deadLetter(ParkedRecords.key(entry), ParkedRecords.encode(settled.entry()), partition, offset,
-                        "refused", settled.entry().lastError(), null);
-                done(commit, partition);
+        } finally {
+            // also when a dead-letter failed (thrown: the batch is read again from the first record not committed)
+            if (!lastDone.isEmpty()) {
+                OffsetCommits.commit(lastDone.values());
             }
-            // not attempted (breaker open, no pool connection in time): again once the database takes writes
-            case DEFERRED -> wait(partition, offset, Instant.now().plus(backoff.delay(1)), false);
-            default -> wait(partition, offset, retryAt(partition, offset), true);
+        }
+    }
+
+    /** True when the record is done (its offset may be committed), false when its partition waits at it. */
+    private boolean settle(Item item) {
+        switch (item.kind) {
+            case UNDECODABLE -> deadLetter(item.key, item.value, item.partition, item.offset, "undecodable", null,
+                    item.detail);
+            case QUARANTINED -> deadLetter(ParkedRecords.key(item.entry), item.value, item.partition, item.offset,
+                    "quarantined", item.entry.lastError(), null);
+            case REPEAT -> drained.incrementAndGet();
+            case WAIT_FOR_DATABASE -> {
+                wait(item.partition, item.offset, Instant.now(), false);
+                return false;
+            }
+            case WAIT_CHARGED -> {
+                wait(item.partition, item.offset, retryAt(item.partition, item.offset), true);
+                return false;
+            }
+            case WRITE -> {
+                ParkedSettlement settled = replays.settleParked(item.written, item.left);
+                switch (settled.result()) {
+                    case DRAINED -> drained.incrementAndGet();
+                    // what a table refused (the settled entry: only the refused targets pending, the reason)
+                    case QUARANTINED -> deadLetter(ParkedRecords.key(item.entry), ParkedRecords.encode(settled.entry()),
+                            item.partition, item.offset, "refused", settled.entry().lastError(), null);
+                    // not attempted (breaker open, no pool connection in time): again once the database takes writes
+                    case DEFERRED -> {
+                        wait(item.partition, item.offset, Instant.now().plus(backoff.delay(1)), false);
+                        return false;
+                    }
+                    default -> {
+                        wait(item.partition, item.offset, retryAt(item.partition, item.offset), true);
+                        return false;
+                    }
+                }
+            }
+            default -> throw new IllegalStateException("unexpected " + item.kind);
+        }
+        return true;
+    }
+
+    private enum Kind { SKIPPED, UNDECODABLE, QUARANTINED, WAIT_FOR_DATABASE, WAIT_CHARGED, REPEAT, WRITE }
+
+    /** One record of a poll, as camel-kafka handed it, and what the drain makes of it. */
+    private static final class Item {
+        final TopicPartition partition;
+        final long offset;
+        final OffsetCommits.Commit commit;
+        final String key;
+        final byte[] value;
+        Kind kind;
+        String detail;
+        PendingEntry entry;
+        PendingEntry left;
+        WriteResult written;
+
+        private Item(TopicPartition partition, long offset, OffsetCommits.Commit commit, String key, byte[] value) {
+            this.partition = partition;
+            this.offset = offset;
+            this.commit = commit;
+            this.key = key;
+            this.value = value;
+        }
+
+        static Item of(Exchange exchange) {
+            Message m = exchange.getMessage();
+            Item item = new Item(new TopicPartition(m.getHeader(KafkaConstants.TOPIC, String.class),
+                    m.getHeader(KafkaConstants.PARTITION, Integer.class)), m.getHeader(KafkaConstants.OFFSET, Long.class),
+                    m.getHeader(KafkaConstants.MANUAL_COMMIT, OffsetCommits.Commit.class),
+                    m.getHeader(KafkaConstants.KEY, String.class), m.getBody(byte[].class));
+            m.getHeaders().clear();
+            return item;
         }
     }
 
@@ -142,13 +259,6 @@ public final class ParkedDrain {
         long[] a = attempts.compute(partition, (p, was) -> was == null || was[0] != offset
                 ? new long[] {offset, 1} : new long[] {offset, was[1] + 1});
         return Instant.now().plus(backoff.delay((int) Math.min(a[1], 64)));
-    }
-
-    private void done(OffsetCommits.Commit commit, TopicPartition partition) {
-        attempts.remove(partition);
-        if (commit != null) {
-            commit.commit();
-        }
     }
 
     private void deadLetter(String key, byte[] value, TopicPartition partition, long offset, String reason,
@@ -180,6 +290,7 @@ public final class ParkedDrain {
         out.put("deadLettered", deadLettered.get());
         out.put("replays", replayed.get());
         out.put("holds", held.get());
+        out.put("batches", batches.get());
         out.put("pausedPartitions", gate.pausedPartitions());
         return out;
     }

@@ -38,6 +38,8 @@ public final class Diagnostics {
     private final Supplier<Optional<Instant>> downSince;
     /** How many saves of every user wait on this server (the local store). */
     private final LongSupplier waiting;
+    /** Where saves the database cannot take are parked (save/Parking#figures): the mode, the counts, the lag. */
+    private final Supplier<Map<String, Object>> parking;
 
     public Diagnostics(KeyReader keys) {
         this(keys, null);
@@ -49,10 +51,16 @@ public final class Diagnostics {
 
     public Diagnostics(KeyReader keys, Supplier<List<String>> schemaDrift, Supplier<Optional<Instant>> downSince,
                        LongSupplier waiting) {
+        this(keys, schemaDrift, downSince, waiting, () -> Map.of("mode", "local"));
+    }
+
+    public Diagnostics(KeyReader keys, Supplier<List<String>> schemaDrift, Supplier<Optional<Instant>> downSince,
+                       LongSupplier waiting, Supplier<Map<String, Object>> parking) {
         this.keys = keys;
         this.schemaDrift = schemaDrift;
         this.downSince = downSince;
         this.waiting = waiting;
+        this.parking = parking;
     }
 
     /**
@@ -103,6 +111,8 @@ public final class Diagnostics {
         } else {
             body.put("merged", null);
         }
+        // where saves the database cannot take are parked: the mode, this instance's counts, the topic's lag
+        body.put("parking", parking.get());
         body.put("checks", checks);
         body.put("failedChecks", checks.stream().filter(Check::failed).map(Check::id).toList());
         return body;
@@ -173,6 +183,16 @@ public final class Diagnostics {
         Optional<Failure> down = databaseDown(result);
         long saves = waiting.getAsLong();
         String kept = "Saves are kept on this server (" + saves + " waiting) and will be written when it returns.";
+        Map<String, Object> parked = parking.get();
+        if ("kafka".equals(parked.get("mode"))) {
+            // parked on the shared topic: any instance drains them; the local store only holds the fallbacks
+            Object lag = parked.get("topicLag");
+            kept = "Saves are parked on " + parked.getOrDefault("place", "the parking topic") + " ("
+                    + (lag == null ? "lag not known yet" : lag + " not drained yet") + "; "
+                    + parked.getOrDefault("parkedOnKafka", 0) + " parked by this instance, "
+                    + parked.getOrDefault("fellBackLocally", 0) + " fell back to its local store, " + saves
+                    + " waiting there) and will be written when it returns.";
+        }
         if (down.isPresent()) {
             Failure f = down.get();
             Optional<Instant> since = downSince.get();

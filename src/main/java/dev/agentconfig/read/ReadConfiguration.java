@@ -8,6 +8,7 @@ import java.util.function.Supplier;
 import dev.agentconfig.config.Beans;
 import dev.agentconfig.crypto.FieldCipher;
 import dev.agentconfig.save.FailurePolicy;
+import dev.agentconfig.save.Parking;
 import dev.agentconfig.store.LocalStore;
 import dev.agentconfig.transport.FailureClassifier;
 import dev.agentconfig.transport.TargetReads;
@@ -41,6 +42,6 @@ public final class ReadConfiguration implements CamelConfiguration {
         Supplier<Optional<Instant>> downSince = Beans.optional(context, "databaseDownSince", Supplier.class);
         LocalStore store = Beans.require(context, "localStore", LocalStore.class);
         registry.bind("diagnostics", new Diagnostics(keys, drift, downSince == null ? Optional::empty : downSince,
-                store::pendingCount));
+                store::pendingCount, Beans.require(context, "parking", Parking.class)::figures));
     }
 }

@@ -59,21 +59,35 @@ public final class Parking {
      * cannot take is durable somewhere either way; while the broker does not take them the message says so.
      */
     public CheckResult health() {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("mode", mode());
+        Map<String, Object> data = figures();
         SharedParking place = shared;
         if (place == null) {
             return CheckResult.up("parking", "local: saves the database cannot take wait in this instance's local "
                     + "store", data);
         }
-        data.put("parkedOnKafka", parkedShared.get());
-        data.put("fellBackLocally", fellBack.get());
-        data.putAll(place.figures());
         String detail = sharedOut.get()
                 ? "kafka: the broker did not take the last parked save in time; parked saves go to this instance's "
                         + "local store until it does"
                 : "kafka: saves the database cannot take wait on " + place.describe();
         return CheckResult.up("parking", detail, data);
+    }
+
+    /**
+     * The mode and, parking on Kafka, this instance's counts (parked on the shared place, fell back to the local
+     * store) and the shared place's own figures (the drain's counts, the topic's cached lag): for health "parking"
+     * and the diagnostics page (read/Diagnostics). No I/O.
+     */
+    public Map<String, Object> figures() {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("mode", mode());
+        SharedParking place = shared;
+        if (place != null) {
+            data.put("place", place.describe());
+            data.put("parkedOnKafka", parkedShared.get());
+            data.put("fellBackLocally", fellBack.get());
+            data.putAll(place.figures());
+        }
+        return data;
     }
 
     /** Saves parked on the shared place by this instance (since it started). */

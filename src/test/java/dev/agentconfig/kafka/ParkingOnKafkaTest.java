@@ -12,7 +12,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
+import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.agentconfig.core.PendingEntry;
@@ -190,6 +192,86 @@ class ParkingOnKafkaTest extends ServiceTestSupport {
         await().atMost(Duration.ofSeconds(30)).until(() -> BROKER.allCommitted(group, topic));
         assertThat(parkingHealth().get("deadLettered").asLong()).isPositive();
         assertNotInDataDir(key);
+    }
+
+    /**
+     * The drain in batches: 500 saves of 50 users (10 each, their keys over both partitions) and, in the middle, one
+     * the database refuses, parked while the database is down; once it is back every user's newest value is in both
+     * tables at its version (one user's saves applied in the order they were parked, though written in batches),
+     * the refused one is on the dead-letter topic, and every offset is committed to the end.
+     */
+    @Test
+    void fiveHundredParkedSavesOfFiftyUsersDrainInBatchesWithAPoisonOneDeadLettered() {
+        String tenant = newTenant();
+        List<UUID> users = new ArrayList<>();
+        for (int u = 0; u < 50; u++) {
+            users.add(newUser());
+        }
+        UUID poison = newUser();
+        long batchesBefore = parkingHealth().get("batches").asLong();
+        long drainedBefore = parkingHealth().get("drained").asLong();
+        execute("ALTER TABLE public.user_profiles ADD CONSTRAINT no_refused_in_batch "
+                + "CHECK (encrypted_agent_config->>'call_agent_id' IS DISTINCT FROM 'refused_in_batch')");
+        try {
+            stopDatabase();
+            try {
+                for (int round = 0; round < 10; round++) {
+                    if (round == 5) {
+                        assertThat(put(tenant, poison, "{\"callAgentId\":\"refused_in_batch\"}").statusCode())
+                                .isEqualTo(202);
+                    }
+                    for (int u = 0; u < users.size(); u++) {
+                        String body = round % 2 == 0
+                                ? "{\"callAgentId\":\"c_" + u + "_" + round + "\",\"smsAgentId\":\"s_" + u + "_" + round + "\"}"
+                                : "{\"callAgentId\":\"c_" + u + "_" + round + "\"}";
+                        assertThat(put(tenant, users.get(u), body).statusCode()).isEqualTo(202);
+                    }
+                }
+                // the fault happened: the database is away, nothing of it in the tables
+                assertThat(embedded().running()).isFalse();
+            } finally {
+                startDatabase();
+            }
+            await().atMost(Duration.ofSeconds(120)).until(() -> deadLettersOf(poison).size() == 1
+                    && BROKER.allCommitted(group, topic));
+        } finally {
+            execute("ALTER TABLE public.user_profiles DROP CONSTRAINT no_refused_in_batch");
+        }
+        // the topics read once: each user's records in offset order
+        Map<String, List<ConsumerRecord<String, byte[]>>> byKey = BROKER.records(topic).stream()
+                .collect(Collectors.groupingBy(ConsumerRecord::key));
+        Set<String> deadKeys = BROKER.records(topic + ".dlq").stream().map(ConsumerRecord::key)
+                .collect(Collectors.toSet());
+        // the keys spread over both partitions
+        assertThat(users.stream().map(u -> byKey.get(tenant + ":" + u).get(0).partition()).distinct().count())
+                .isEqualTo(2);
+        for (int u = 0; u < users.size(); u++) {
+            UUID user = users.get(u);
+            List<ConsumerRecord<String, byte[]>> parked = byKey.get(tenant + ":" + user);
+            assertThat(parked).hasSize(10);
+            PendingEntry last = ParkedRecords.decode(parked.get(9).value());
+            PendingEntry lastSms = ParkedRecords.decode(parked.get(8).value());
+            for (String table : List.of("user_profiles", "user_settings")) {
+                assertThat(callAgentId(table, user)).as(table + " " + u).isEqualTo("c_" + u + "_9");
+                assertThat(version(table, user, "callAgentId")).as(table + " " + u)
+                        .isEqualTo(last.fields().get("callAgentId").version());
+                assertThat(version(table, user, "smsAgentId")).as(table + " " + u)
+                        .isEqualTo(lastSms.fields().get("smsAgentId").version());
+            }
+            assertThat(json((String) settingsRow(user).orElseThrow().get("retell_config")).get("sms_agent_id").asText())
+                    .isEqualTo("s_" + u + "_8");
+        }
+        // the poison: refused by user_profiles, on the dead-letter topic with its reason, taken by user_settings
+        assertThat(profileRow(poison)).isEmpty();
+        assertThat(callAgentId("user_settings", poison)).isEqualTo("refused_in_batch");
+        ConsumerRecord<String, byte[]> dead = deadLettersOf(poison).get(0);
+        assertThat(KafkaBroker.header(dead, "agentconfig-reason")).isEqualTo("refused");
+        assertThat(KafkaBroker.header(dead, "agentconfig-code")).isEqualTo("23514");
+        assertThat(users.stream().filter(u -> deadKeys.contains(tenant + ":" + u)).toList()).isEmpty();
+        // drained in batches: far fewer batches than records
+        JsonNode health = parkingHealth();
+        assertThat(health.get("drained").asLong() - drainedBefore).isGreaterThanOrEqualTo(500);
+        assertThat(health.get("batches").asLong() - batchesBefore).isLessThan(100);
     }
 
     // ----- helpers ---------------------------------------------------------------------------------

@@ -221,6 +221,9 @@ class DiagnosticsPageBrowserTest extends ReadTestSupport {
                 "from user_settings");
         assertThat(browser.findElement(By.cssSelector("#locations tr.location-status")).getText())
                 .contains("nothing for this user", "holds a row");
+        // where saves the database cannot take would wait (agentconfig.parking, local here)
+        assertThat(browser.findElement(By.id("parking")).getText())
+                .isEqualTo("Local: saves the database cannot take wait in this server's local store.");
         // the page shows neither the plaintext key nor the token it was given
         String page = browser.findElement(By.tagName("body")).getText();
         assertThat(page.contains(plaintext)).as("plaintext key on the page").isFalse();
