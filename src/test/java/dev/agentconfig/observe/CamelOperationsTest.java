@@ -48,11 +48,11 @@ class CamelOperationsTest extends ServiceTestSupport {
     void everyCheckOfHealthIsACamelHealthCheckAndTheyAgree() {
         Map<String, HealthCheck.Result> camel = camelChecks();
         assertThat(camel.keySet()).containsExactly("database", "schema", "localStore", "backlog", "quarantine", "keys",
-                "sync");
+                "parking", "sync");
         assertThat(camel.values()).allMatch(r -> r.getState() == HealthCheck.State.UP);
         JsonNode checks = json(health()).get("checks");
         assertThat(checks.fieldNames()).toIterable().containsExactly("database", "schema", "localStore", "backlog",
-                "quarantine", "keys", "sync");
+                "quarantine", "keys", "parking", "sync");
         camel.forEach((id, r) -> assertThat(checks.get(id).get("detail").asText()).as(id)
                 .isEqualTo(r.getMessage().orElseThrow()));
         // each check shows its own figures in its own order, none of Camel's bookkeeping
