@@ -98,6 +98,8 @@ class AllocationMeasure extends ServiceTestSupport {
             Path jfr = Path.of("target", "alloc-put.jfr");
             Files.createDirectories(jfr.getParent());
             try (Recording recording = new Recording(Configuration.getConfiguration("profile"))) {
+                recording.enable("jdk.ExecutionSample").withPeriod(Duration.ofMillis(
+                        Integer.getInteger("bench.jfr.period", 10)));
                 recording.start();
                 Load.Result r = Load.run(CLIENTS, SECONDS * 2, put);
                 recording.stop();
