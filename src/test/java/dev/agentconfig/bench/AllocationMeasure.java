@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Test;
  * CPU view conditions), for direct:save and HTTP PUT: the service's threads' allocated bytes and CPU time
  * (ThreadMXBean, the load generator's threads left out), and a JFR recording of an HTTP PUT run with the
  * profile settings (allocation samples with stacks) in target/alloc-put.jfr. Not part of the bench suite:
- * {@code mvn -B -o -Pbench test -Dtest=AllocationMeasure} (bench.seconds, bench.reps as the suite).
+ * {@code mvn -B -o -Pbench test -Dtest=AllocationMeasure} (bench.seconds, bench.reps as the suite; bench.set:
+ * settings to measure with, {@code key=value,...}).
  */
 class AllocationMeasure extends ServiceTestSupport {
     private static final double SECONDS = Double.parseDouble(System.getProperty("bench.seconds", "3"));
@@ -54,6 +55,13 @@ class AllocationMeasure extends ServiceTestSupport {
         p.setProperty("agentconfig.db.statement-timeout", "2000ms");
         p.setProperty("agentconfig.sync.interval", "60m");
         p.setProperty("agentconfig.sync.initial-delay", "60m");
+        // what a setting costs: e.g. -Dbench.set=camel.metrics.enableRoutePolicy=false (comma separated)
+        for (String kv : System.getProperty("bench.set", "").split(",")) {
+            int eq = kv.indexOf('=');
+            if (eq > 0) {
+                p.setProperty(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+            }
+        }
         return p;
     }
 
