@@ -81,7 +81,7 @@ public final class JdbcSaveRecords implements SaveRecords {
 
     private static void merge(Map<Field, Long> newest, String fieldVersions) {
         if (fieldVersions != null) {
-            TargetRows.versionsOf(Json.tree(fieldVersions)).forEach((f, v) -> newest.merge(f, v, Math::max));
+            TargetRows.versionsOf(fieldVersions).forEach((f, v) -> newest.merge(f, v, Math::max));
         }
     }
 

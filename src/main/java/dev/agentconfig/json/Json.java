@@ -1,11 +1,13 @@
 package dev.agentconfig.json;
 
 import java.io.IOException;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -65,6 +67,28 @@ public final class Json {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** What writes an object's fields into a generator. */
+    @FunctionalInterface
+    public interface Fields {
+        void write(JsonGenerator generator) throws IOException;
+    }
+
+    /**
+     * A small JSON object written field by field, straight into its text (compact, the fields in the order
+     * written): no tree of nodes in between, for what the save path writes per save.
+     */
+    public static String object(Fields fields) {
+        StringWriter out = new StringWriter(64);
+        try (JsonGenerator g = MAPPER.getFactory().createGenerator(out)) {
+            g.writeStartObject();
+            fields.write(g);
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString();
     }
 
     public static JsonNode tree(String text) {

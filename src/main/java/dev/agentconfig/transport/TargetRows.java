@@ -1,10 +1,13 @@
 package dev.agentconfig.transport;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.EnumMap;
 import java.util.Map;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.agentconfig.core.Field;
 import dev.agentconfig.core.SealedSave;
 import dev.agentconfig.core.Target;
@@ -40,71 +43,105 @@ public final class TargetRows {
     }
 
     public static ProfileRow profile(SealedSave save) {
-        ObjectNode config = Json.MAPPER.createObjectNode();
-        put(config, save, Field.CALL_AGENT_ID, "call_agent_id");
-        put(config, save, Field.SMS_AGENT_ID, "sms_agent_id");
         return new ProfileRow(save.userId().toString(), save.tenantId(), save.value(Field.RETELL_API_KEY),
-                config.toString(), versions(save).toString());
+                agentIds(save), versions(save));
     }
 
     public static SettingsArgs settings(SealedSave save) {
-        ObjectNode config = Json.MAPPER.createObjectNode();
-        put(config, save, Field.CALL_AGENT_ID, "call_agent_id");
-        put(config, save, Field.SMS_AGENT_ID, "sms_agent_id");
-        ObjectNode keys = Json.MAPPER.createObjectNode();
-        put(keys, save, Field.RETELL_API_KEY, "retell_api_key");
-        return new SettingsArgs(save.userId().toString(), save.tenantId(), config.toString(), keys.toString(),
-                versions(save).toString());
+        String keys = Json.object(g -> put(g, save, Field.RETELL_API_KEY, "retell_api_key"));
+        return new SettingsArgs(save.userId().toString(), save.tenantId(), agentIds(save), keys, versions(save));
     }
 
     /** user_profiles answered with the row's field_versions (text, or null when no row came back). */
     public static TargetOutcome profileWritten(SealedSave save, String fieldVersions) {
-        JsonNode stored = fieldVersions == null ? null : Json.tree(fieldVersions);
-        return TargetOutcome.written(Target.USER_PROFILES, save, versionsOf(stored));
+        return TargetOutcome.written(Target.USER_PROFILES, save, versionsOf(fieldVersions));
     }
 
     /** update_user_api_keys answered {"success":…, "field_versions":{…}, "legacy_api_key"?:"…"}. */
     public static TargetOutcome settingsWritten(SealedSave save, String answer) {
-        JsonNode doc = answer == null ? null : Json.tree(answer);
-        String legacy = null;
-        JsonNode stored = null;
-        if (doc != null && doc.has("field_versions")) {
-            JsonNode l = doc.get("legacy_api_key");
-            legacy = l != null && l.isTextual() ? l.textValue() : null;
-            stored = doc.get("field_versions");
+        if (answer == null) {
+            return TargetOutcome.written(Target.USER_SETTINGS, save, new EnumMap<>(Field.class), null);
         }
-        return TargetOutcome.written(Target.USER_SETTINGS, save, versionsOf(stored), legacy);
-    }
-
-    /** A field_versions document as versions per field (entries that are not integers are ignored). */
-    public static Map<Field, Long> versionsOf(JsonNode stored) {
-        Map<Field, Long> m = new EnumMap<>(Field.class);
-        if (stored != null && stored.isObject()) {
-            for (Field f : Field.values()) {
-                JsonNode v = stored.get(f.json());
-                if (v != null && v.canConvertToLong() && v.isIntegralNumber()) {
-                    m.put(f, v.asLong());
+        // read as it streams, without a tree: the answer is a flat object and one object of versions
+        Map<Field, Long> stored = new EnumMap<>(Field.class);
+        String legacy = null;
+        boolean hasVersions = false;
+        try (JsonParser p = Json.MAPPER.getFactory().createParser(answer)) {
+            if (p.nextToken() == JsonToken.START_OBJECT) {
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String name = p.currentName();
+                    JsonToken value = p.nextToken();
+                    if ("field_versions".equals(name)) {
+                        hasVersions = true;
+                        versionsOf(p, stored);
+                    } else if ("legacy_api_key".equals(name) && value == JsonToken.VALUE_STRING) {
+                        legacy = p.getText();
+                    } else {
+                        p.skipChildren();
+                    }
                 }
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return TargetOutcome.written(Target.USER_SETTINGS, save, stored, hasVersions ? legacy : null);
+    }
+
+    /**
+     * A field_versions document (text; null when there is none) as versions per field: entries that are not
+     * integers are ignored.
+     */
+    public static Map<Field, Long> versionsOf(String stored) {
+        Map<Field, Long> m = new EnumMap<>(Field.class);
+        if (stored == null) {
+            return m;
+        }
+        try (JsonParser p = Json.MAPPER.getFactory().createParser(stored)) {
+            p.nextToken();
+            versionsOf(p, m);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         return m;
     }
 
-    private static void put(ObjectNode node, SealedSave save, Field field, String column) {
-        if (save.has(field)) {
-            String v = save.value(field);
-            if (v == null) {
-                node.putNull(column);
+    /** The versions of the object at the parser's current token (anything else is skipped); ends on its end. */
+    private static void versionsOf(JsonParser p, Map<Field, Long> into) throws IOException {
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            p.skipChildren();
+            return;
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            Field field = Field.byJson(p.currentName()).orElse(null);
+            if (p.nextToken() == JsonToken.VALUE_NUMBER_INT && field != null
+                    && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+                into.put(field, p.getLongValue());
             } else {
-                node.put(column, v);
+                p.skipChildren();
             }
         }
     }
 
-    private static ObjectNode versions(SealedSave save) {
-        ObjectNode v = Json.MAPPER.createObjectNode();
-        save.versions().forEach((f, version) -> v.put(f.json(), version));
-        return v;
+    /** {call_agent_id, sms_agent_id}: the agent ids the save carries. */
+    private static String agentIds(SealedSave save) {
+        return Json.object(g -> {
+            put(g, save, Field.CALL_AGENT_ID, "call_agent_id");
+            put(g, save, Field.SMS_AGENT_ID, "sms_agent_id");
+        });
+    }
+
+    private static void put(JsonGenerator g, SealedSave save, Field field, String column) throws IOException {
+        if (save.has(field)) {
+            g.writeStringField(column, save.value(field)); // a cleared field: null
+        }
+    }
+
+    private static String versions(SealedSave save) {
+        return Json.object(g -> {
+            for (Map.Entry<Field, Long> e : save.versions().entrySet()) {
+                g.writeNumberField(e.getKey().json(), e.getValue());
+            }
+        });
     }
 
     /** A user_profiles row as a read sees it (jsonb as text). */
