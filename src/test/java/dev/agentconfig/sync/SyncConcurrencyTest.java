@@ -75,7 +75,7 @@ class SyncConcurrencyTest extends SyncTestSupport {
 
     @Test
     void savesDuringPassesAreNeitherLostNorOverwritten() throws Exception {
-        AdviceWith.adviceWith(context, "sync-pass", a -> {
+        AdviceWith.adviceWith(context, "replay-batch", a -> {
             a.weaveById("load-replays").before().process(ex -> {
                 List<UserKey> keys = ex.getMessage().getBody(SyncPlan.Batch.class).keys();
                 for (UserKey key : keys) {
@@ -89,7 +89,7 @@ class SyncConcurrencyTest extends SyncTestSupport {
         });
         // a slow disk: widens the window between a batch's database write and its settling, so
         // that saves merged into an entry during its replay actually happen in this test
-        AdviceWith.adviceWith(context, "sync-pass", a -> a.weaveById("settle-replay").before().process(ex -> {
+        AdviceWith.adviceWith(context, "replay-batch", a -> a.weaveById("settle-replay").before().process(ex -> {
             @SuppressWarnings("unchecked")
             List<UserKey> keys = ex.getProperty("test.keys", List.class);
             Consumer<UserKey> race = keys.isEmpty() ? null : duringReplay.getAndSet(null);

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>The crash is placed exactly with the fault-injection property
  * {@code agentconfig.sync.fault.halt-after-db-write=true} (default false; tests only), which halts
- * the JVM in route sync-pass (its split's steps) after the batch's database write and before its step settle-replay.
+ * the JVM in route replay-batch after the batch's database write and before its step settle-replay.
  */
 class SyncCrashIT {
 

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * operator retries it, and a save that lands during a replay is neither lost nor overwritten.
  */
 class SyncReplayTest extends SyncTestSupport {
-    /** Runs once, in route sync-pass's split just before step settle-replay takes the keys' locks (after the DB write). */
+    /** Runs once, in route replay-batch just before step settle-replay takes the keys' locks (after the DB write). */
     private static final AtomicReference<Runnable> DURING_REPLAY = new AtomicReference<>();
     private boolean advised;
 
@@ -37,7 +37,7 @@ class SyncReplayTest extends SyncTestSupport {
         }
         resetBreakers();
         if (!advised) {
-            AdviceWith.adviceWith(context, "sync-pass", a -> a.weaveById("settle-replay").before().process(ex -> {
+            AdviceWith.adviceWith(context, "replay-batch", a -> a.weaveById("settle-replay").before().process(ex -> {
                 Runnable hook = DURING_REPLAY.getAndSet(null);
                 if (hook != null) {
                     hook.run();
