@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
+import com.fasterxml.jackson.databind.ObjectReader;
+
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.Field;
 import dev.agentconfig.core.PendingEntry;
@@ -50,6 +52,8 @@ public final class LocalStore {
     private static final Logger LOG = LoggerFactory.getLogger(LocalStore.class);
     private static final String ENTRY_SUFFIX = ".json";
     private static final String TEMP_SUFFIX = ".json.tmp";
+    /** An entry's JSON straight into the typed record (no tree), the reader made once. */
+    private static final ObjectReader ENTRY_READER = Json.MAPPER.readerFor(PendingEntry.class);
 
     private final Path root;
     private final Disk disk;
@@ -502,7 +506,7 @@ public final class LocalStore {
     private Optional<PendingEntry> read(Path file) {
         try {
             byte[] bytes = Files.readAllBytes(file);
-            return Optional.of(Json.MAPPER.readValue(bytes, PendingEntry.class));
+            return Optional.of(ENTRY_READER.readValue(bytes));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (com.fasterxml.jackson.core.JacksonException | IllegalArgumentException e) {
