@@ -1,6 +1,8 @@
 package dev.agentconfig.core;
 
 import java.time.Instant;
+import java.time.LocalDate;
+import java.time.YearMonth;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -121,11 +123,11 @@ public record PendingEntry(
     }
 
     public Instant nextAttempt() {
-        return nextAttemptAt == null ? Instant.EPOCH : Instant.parse(nextAttemptAt);
+        return nextAttemptAt == null ? Instant.EPOCH : instant(nextAttemptAt);
     }
 
     public Instant created() {
-        return createdAt == null ? Instant.EPOCH : Instant.parse(createdAt);
+        return createdAt == null ? Instant.EPOCH : instant(createdAt);
     }
 
     /**
@@ -315,5 +317,52 @@ public record PendingEntry(
     public String toString() {
         return "PendingEntry[" + tenantId + "/" + userId + " " + fields.keySet() + " -> " + pendingTargets + " "
                 + state + " r" + revision + "]";
+    }
+
+    /**
+     * An instant as an entry stores it ({@link Instant#toString}: {@code 2026-12-07T20:30:05.404031623Z}), read without
+     * the general ISO parser (the drain asks every entry's next attempt: {@link Instant#parse} was an eighth of a
+     * replay thread's samples); any other shape goes to {@link Instant#parse}, which also reports what is wrong.
+     */
+    static Instant instant(String text) {
+        int n = text.length();
+        if (n >= 20 && n <= 30 && text.charAt(4) == '-' && text.charAt(7) == '-' && text.charAt(10) == 'T'
+                && text.charAt(13) == ':' && text.charAt(16) == ':' && text.charAt(n - 1) == 'Z') {
+            int year = digits(text, 0, 4);
+            int month = digits(text, 5, 7);
+            int day = digits(text, 8, 10);
+            int hour = digits(text, 11, 13);
+            int minute = digits(text, 14, 16);
+            int second = digits(text, 17, 19);
+            int nanos = 0;
+            boolean shape = n == 20;
+            if (n > 21 && text.charAt(19) == '.') {
+                int fraction = digits(text, 20, n - 1);
+                shape = fraction >= 0;
+                nanos = fraction;
+                for (int k = n - 1 - 20; k < 9; k++) {
+                    nanos *= 10;
+                }
+            }
+            if (shape && year >= 0 && month >= 1 && month <= 12 && day >= 1 && hour >= 0 && hour <= 23 && minute >= 0
+                    && minute <= 59 && second >= 0 && second <= 59 && day <= YearMonth.of(year, month).lengthOfMonth()) {
+                long days = LocalDate.of(year, month, day).toEpochDay();
+                return Instant.ofEpochSecond(days * 86_400 + hour * 3_600L + minute * 60L + second, nanos);
+            }
+        }
+        return Instant.parse(text);
+    }
+
+    /** The decimal number in {@code text[from, to)}, or -1 when it is not all digits. */
+    private static int digits(String text, int from, int to) {
+        int v = 0;
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            v = v * 10 + (c - '0');
+        }
+        return v;
     }
 }

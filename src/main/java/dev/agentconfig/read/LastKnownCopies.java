@@ -20,6 +20,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 
 import dev.agentconfig.core.Field;
@@ -87,8 +88,14 @@ public final class LastKnownCopies {
     private final Disk disk = Disk.system();
     /** Tenants whose directory is known to exist. */
     private final Set<String> tenantDirs = ConcurrentHashMap.newKeySet();
-    /** Every copy, the one confirmed longest ago first. */
+    /** Every copy, the one confirmed longest ago first; guarded by this object's monitor (memory only, no I/O under it). */
     private final LinkedHashMap<UserKey, Copy> copies = new LinkedHashMap<>(16, 0.75f, true);
+    /**
+     * A user's file is written under the user's stripe, not under the monitor: the replay threads of a drain write
+     * different users' copies at once. A user's change is decided and written under its stripe, so a user's file
+     * follows the user's changes in order.
+     */
+    private final ReentrantLock[] stripes = new ReentrantLock[64];
 
     public LastKnownCopies(Path root, FieldCipher cipher, KeyReader keys, int maxUsers) {
         if (maxUsers < 1) {
@@ -98,6 +105,9 @@ public final class LastKnownCopies {
         this.cipher = cipher;
         this.keys = keys;
         this.maxUsers = maxUsers;
+        for (int i = 0; i < stripes.length; i++) {
+            stripes[i] = new ReentrantLock();
+        }
         load();
     }
 
@@ -118,22 +128,35 @@ public final class LastKnownCopies {
      * Both tables answered a read: what they hold (the winner of each field among them) is the copy now. A
      * field no table holds any more is dropped from it.
      */
-    public synchronized void confirm(UserKey key, Map<Field, FieldValue> tableWinners) {
-        Copy old = copies.get(key);
-        Map<String, Stored> fields = new LinkedHashMap<>();
-        for (FieldValue v : tableWinners.values()) {
-            Stored previous = old == null ? null : old.fields().get(v.field().json());
-            fields.put(v.field().json(), stored(key, v, previous));
+    public void confirm(UserKey key, Map<Field, FieldValue> tableWinners) {
+        ReentrantLock lock = stripe(key);
+        lock.lock();
+        List<UserKey> dropped;
+        try {
+            Copy old;
+            synchronized (this) {
+                old = copies.get(key);
+            }
+            Map<String, Stored> fields = new LinkedHashMap<>();
+            for (FieldValue v : tableWinners.values()) {
+                Stored previous = old == null ? null : old.fields().get(v.field().json());
+                fields.put(v.field().json(), stored(key, v, previous));
+            }
+            if (fields.isEmpty() && old == null) {
+                return; // nothing known, nothing to forget
+            }
+            Instant now = Instant.now();
+            if (old != null && sameFields(old.fields(), fields)) {
+                synchronized (this) {
+                    copies.put(key, new Copy(key, now, old.fields())); // fresher, not written
+                }
+                return;
+            }
+            dropped = put(key, new Copy(key, now, fields));
+        } finally {
+            lock.unlock();
         }
-        if (fields.isEmpty() && old == null) {
-            return; // nothing known, nothing to forget
-        }
-        Instant now = Instant.now();
-        if (old != null && sameFields(old.fields(), fields)) {
-            copies.put(key, new Copy(key, now, old.fields())); // fresher, not written
-            return;
-        }
-        put(key, new Copy(key, now, fields));
+        drop(dropped);
     }
 
     /** A save or a replay: the fields of every target that took it are in the database now. */
@@ -171,21 +194,40 @@ public final class LastKnownCopies {
 
     // ----- internals ---------------------------------------------------------------------------
 
-    /** Per field, the newer version replaces the copy's (the one rule, {@link LastWriterWins}). */
-    private synchronized void merge(UserKey key, Map<String, Stored> written) {
-        Copy old = copies.get(key);
-        Map<String, Stored> fields = old == null ? new LinkedHashMap<>() : new LinkedHashMap<>(old.fields());
-        boolean changed = false;
-        for (Map.Entry<String, Stored> e : written.entrySet()) {
-            Stored held = fields.get(e.getKey());
-            if (held == null || LastWriterWins.replaces(e.getValue().version(), held.version())) {
-                fields.put(e.getKey(), e.getValue());
-                changed = true;
+    /**
+     * Per field, the newer version replaces the copy's (the one rule, {@link LastWriterWins}); nothing is written
+     * when the copy already holds those versions.
+     */
+    private void merge(UserKey key, Map<String, Stored> written) {
+        ReentrantLock lock = stripe(key);
+        lock.lock();
+        List<UserKey> dropped;
+        try {
+            Copy old;
+            synchronized (this) {
+                old = copies.get(key);
             }
+            Map<String, Stored> fields = old == null ? new LinkedHashMap<>() : new LinkedHashMap<>(old.fields());
+            boolean changed = false;
+            for (Map.Entry<String, Stored> e : written.entrySet()) {
+                Stored held = fields.get(e.getKey());
+                if (held == null || LastWriterWins.replaces(e.getValue().version(), held.version())) {
+                    fields.put(e.getKey(), e.getValue());
+                    changed = true;
+                }
+            }
+            if (!changed) {
+                return;
+            }
+            dropped = put(key, new Copy(key, Instant.now(), fields));
+        } finally {
+            lock.unlock();
         }
-        if (changed) {
-            put(key, new Copy(key, Instant.now(), fields));
-        }
+        drop(dropped);
+    }
+
+    private ReentrantLock stripe(UserKey key) {
+        return stripes[Math.floorMod(key.hashCode(), stripes.length)];
     }
 
     /** The value as the copy keeps it: the seed's plaintext key sealed (the copy's own envelope kept if it opens to it). */
@@ -223,23 +265,50 @@ public final class LastKnownCopies {
         return true;
     }
 
-    private void put(UserKey key, Copy copy) {
+    /**
+     * Under the user's stripe: the copy written to its file, then held in memory.
+     *
+     * @return the users dropped to stay within the bound, whose files {@link #drop} removes (after the stripe is released)
+     */
+    private List<UserKey> put(UserKey key, Copy copy) {
         try {
             write(key, copy);
         } catch (IOException | UncheckedIOException e) {
             // a copy is a convenience for outages: a disk problem must not fail the read or the save
             LOG.warn("Last-known copy of {} not written: {}", key, e.toString());
-            return;
+            return List.of();
         }
-        copies.put(key, copy);
-        Iterator<Map.Entry<UserKey, Copy>> eldest = copies.entrySet().iterator();
-        while (copies.size() > maxUsers && eldest.hasNext()) {
-            UserKey dropped = eldest.next().getKey();
-            eldest.remove();
+        List<UserKey> dropped = List.of();
+        synchronized (this) {
+            copies.put(key, copy);
+            Iterator<Map.Entry<UserKey, Copy>> eldest = copies.entrySet().iterator();
+            while (copies.size() > maxUsers && eldest.hasNext()) {
+                if (dropped.isEmpty()) {
+                    dropped = new ArrayList<>();
+                }
+                dropped.add(eldest.next().getKey());
+                eldest.remove();
+            }
+        }
+        return dropped;
+    }
+
+    /** The files of users dropped from memory removed, each under its stripe, unless the user came back meanwhile. */
+    private void drop(List<UserKey> dropped) {
+        for (UserKey user : dropped) {
+            ReentrantLock lock = stripe(user);
+            lock.lock();
             try {
-                Files.deleteIfExists(file(dropped));
+                synchronized (this) {
+                    if (copies.containsKey(user)) {
+                        continue;
+                    }
+                }
+                Files.deleteIfExists(file(user));
             } catch (IOException e) {
-                LOG.warn("Last-known copy of {} not dropped: {}", dropped, e.toString());
+                LOG.warn("Last-known copy of {} not dropped: {}", user, e.toString());
+            } finally {
+                lock.unlock();
             }
         }
     }

@@ -6,6 +6,8 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -20,6 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
+
+import com.fasterxml.jackson.databind.ObjectReader;
 
 import dev.agentconfig.core.Failure;
 import dev.agentconfig.core.Field;
@@ -48,6 +52,8 @@ public final class LocalStore {
     private static final Logger LOG = LoggerFactory.getLogger(LocalStore.class);
     private static final String ENTRY_SUFFIX = ".json";
     private static final String TEMP_SUFFIX = ".json.tmp";
+    /** An entry's JSON straight into the typed record (no tree), the reader made once. */
+    private static final ObjectReader ENTRY_READER = Json.MAPPER.readerFor(PendingEntry.class);
 
     private final Path root;
     private final Disk disk;
@@ -79,13 +85,37 @@ public final class LocalStore {
      * watcher asks often; counting 10,000 entries each time cost the drain a quarter of its CPU samples). */
     private final AtomicLong pendingEntries = new AtomicLong();
     private long newestVersion;
+    /** Every write of an entry by this store gets the next stamp ({@link Status#stamp}): unique, never reused. */
+    private final AtomicLong stamps = new AtomicLong();
+    /**
+     * Entries as {@link #load} read them (parsed), for the next {@link #update} of the same entry to reuse instead
+     * of reading and parsing the file again, while the entry has not changed since (same stamp, same file). At most
+     * {@code loadedMax} (agentconfig.local-store.loaded-entries); full, it is emptied (a re-read only costs time).
+     */
+    private final Map<UserKey, Loaded> loaded = new ConcurrentHashMap<>();
+    private final int loadedMax;
 
-    /** The indexed part of an entry; {@code keyId}: the key its API key is sealed with, or null. */
-    public record Status(String state, Instant createdAt, Instant nextAttemptAt, String keyId) {
-        static Status of(PendingEntry e) {
+    /**
+     * An entry as read by {@link #load}: the stamp the index held before the file was read and the file's
+     * identity (inode, modification time, size) taken before it was read too. A write by this store changes the
+     * stamp; a change by anything else changes the file's identity.
+     */
+    private record Loaded(PendingEntry entry, long stamp, Object fileKey, FileTime modified, long size) {
+        boolean sameFile(BasicFileAttributes a) {
+            return a.fileKey() != null && a.fileKey().equals(fileKey) && a.lastModifiedTime().equals(modified)
+                    && a.size() == size;
+        }
+    }
+
+    /**
+     * The indexed part of an entry; {@code keyId}: the key its API key is sealed with, or null; {@code stamp}:
+     * which write of this store (or the start-up scan) put the entry on disk as it is.
+     */
+    public record Status(String state, Instant createdAt, Instant nextAttemptAt, String keyId, long stamp) {
+        static Status of(PendingEntry e, long stamp) {
             PendingEntry.FieldEntry key = e.fields().get(Field.RETELL_API_KEY.json());
             return new Status(e.state(), e.created(), e.nextAttempt(),
-                    key == null ? null : FieldCipher.keyIdOf(key.value()).orElse(null));
+                    key == null ? null : FieldCipher.keyIdOf(key.value()).orElse(null), stamp);
         }
 
         public boolean pending() {
@@ -95,6 +125,9 @@ public final class LocalStore {
 
     /** The default bound of the tenants learned from the tables (agentconfig.local-store.known-tenants). */
     public static final int KNOWN_TENANTS = 100_000;
+
+    /** The default bound of the entries read for a replay and kept parsed until settled (agentconfig.local-store.loaded-entries). */
+    public static final int LOADED_ENTRIES = 4096;
 
     public LocalStore(Path root) {
         this(root, Disk.system());
@@ -106,7 +139,16 @@ public final class LocalStore {
 
     /** @param knownTenants how many users' tenants learned from the tables are remembered (the oldest go first) */
     public LocalStore(Path root, Disk disk, int knownTenants) {
+        this(root, disk, knownTenants, LOADED_ENTRIES);
+    }
+
+    /**
+     * @param knownTenants  how many users' tenants learned from the tables are remembered (the oldest go first)
+     * @param loadedEntries how many entries read for a replay ({@link #load}) are kept parsed until settled (0: none)
+     */
+    public LocalStore(Path root, Disk disk, int knownTenants, int loadedEntries) {
         this.root = root;
+        this.loadedMax = loadedEntries;
         this.disk = disk;
         this.abandonedRoot = root.resolveSibling(root.getFileName() + "-abandoned");
         this.tenantInTables = Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, false) {
@@ -146,6 +188,54 @@ public final class LocalStore {
     /** The entry of a user, read as it is (a write is a rename: the file read is whole). */
     public Optional<PendingEntry> read(UserKey key) {
         return read(file(key));
+    }
+
+    /**
+     * The entry of a user read as {@link #read} does, to be changed soon by {@link #update} (a replay's load before
+     * its settle): kept parsed, so that the update reuses it instead of reading the file again when the entry has
+     * not changed since; any change meanwhile (a save merged in, a removal, the file touched by anything else) and
+     * the update reads the file as always.
+     */
+    public Optional<PendingEntry> load(UserKey key) {
+        Path f = file(key);
+        Status status = index.get(key); // the stamp first, then the file: a write in between changes the stamp
+        BasicFileAttributes attrs = null;
+        if (status != null && loadedMax > 0) {
+            try {
+                attrs = Files.readAttributes(f, BasicFileAttributes.class);
+            } catch (IOException e) {
+                attrs = null; // gone, or not readable: read says which
+            }
+        }
+        Optional<PendingEntry> entry = read(f);
+        if (attrs != null && entry.isPresent()) {
+            if (loaded.size() >= loadedMax) {
+                loaded.clear();
+            }
+            loaded.put(key, new Loaded(entry.get(), status.stamp(), attrs.fileKey(), attrs.lastModifiedTime(),
+                    attrs.size()));
+        } else {
+            loaded.remove(key);
+        }
+        return entry;
+    }
+
+    /** Under the entry's lock: what {@link #load} kept of it, if the entry is still exactly that; else read again. */
+    private Optional<PendingEntry> current(UserKey key) {
+        Loaded kept = loaded.remove(key);
+        if (kept != null) {
+            Status status = index.get(key);
+            if (status != null && status.stamp() == kept.stamp()) {
+                try {
+                    if (kept.sameFile(Files.readAttributes(file(key), BasicFileAttributes.class))) {
+                        return Optional.of(kept.entry());
+                    }
+                } catch (IOException e) {
+                    // gone or not readable: read says which
+                }
+            }
+        }
+        return read(key);
     }
 
     /** Every entry on disk (pending and quarantined). */
@@ -227,7 +317,7 @@ public final class LocalStore {
         try {
             Optional<PendingEntry> current;
             try {
-                current = read(key);
+                current = current(key);
             } catch (UncheckedIOException e) {
                 LOG.error("The local store cannot be read ({}): {}", key, rootMessage(e));
                 throw new LocalStoreUnavailable("the local store cannot be read", e);
@@ -395,11 +485,12 @@ public final class LocalStore {
         } else {
             tenantOfUser.remove(UUID.fromString(e.userId()), e.tenantId());
         }
-        Status now = Status.of(e);
+        Status now = Status.of(e, stamps.incrementAndGet());
         counted(now, index.put(e.key(), now));
     }
 
     private void forget(UserKey key) {
+        loaded.remove(key);
         tenantOfUser.remove(key.userId(), key.tenantId());
         counted(null, index.remove(key));
     }
@@ -415,7 +506,7 @@ public final class LocalStore {
     private Optional<PendingEntry> read(Path file) {
         try {
             byte[] bytes = Files.readAllBytes(file);
-            return Optional.of(Json.MAPPER.readValue(bytes, PendingEntry.class));
+            return Optional.of(ENTRY_READER.readValue(bytes));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (com.fasterxml.jackson.core.JacksonException | IllegalArgumentException e) {

@@ -15,8 +15,10 @@ public final class StoreConfiguration implements CamelConfiguration {
         Disk disk = Beans.optional(context, "localStoreDisk", Disk.class);
         int knownTenants = context.getPropertiesComponent().resolveProperty("agentconfig.local-store.known-tenants")
                 .map(String::trim).filter(v -> !v.isEmpty()).map(Integer::parseInt).orElse(LocalStore.KNOWN_TENANTS);
+        int loadedEntries = context.getPropertiesComponent().resolveProperty("agentconfig.local-store.loaded-entries")
+                .map(String::trim).filter(v -> !v.isEmpty()).map(Integer::parseInt).orElse(LocalStore.LOADED_ENTRIES);
         LocalStore store = new LocalStore(Beans.settings(context).localStoreDir(), disk == null ? Disk.system() : disk,
-                knownTenants);
+                knownTenants, loadedEntries);
         context.getRegistry().bind("localStore", store);
         DrainProgress drain = new DrainProgress();
         context.getRegistry().bind("drainProgress", drain);

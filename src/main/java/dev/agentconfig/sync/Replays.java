@@ -91,7 +91,8 @@ public final class Replays {
         if (replay.plan().stopped()) {
             return ReplayOutcome.of(replay.key(), Result.DEFERRED);
         }
-        var entry = store.read(replay.key());
+        // kept parsed by the store until the settle (LocalStore#load): read and parsed once when nothing changes
+        var entry = store.load(replay.key());
         if (entry.isEmpty()) {
             store.update(replay.key(), current -> new dev.agentconfig.store.StoreChange.Keep<>(Result.GONE));
             return ReplayOutcome.of(replay.key(), Result.GONE);

@@ -28,6 +28,8 @@ import org.junit.jupiter.api.Test;
 class SyncReplayTest extends SyncTestSupport {
     /** Runs once, in route replay-batch just before step settle-replay takes the keys' locks (after the DB write). */
     private static final AtomicReference<Runnable> DURING_REPLAY = new AtomicReference<>();
+    /** Runs once, in route sync-pass's split just after step load-replays read the entries (before the DB write). */
+    private static final AtomicReference<Runnable> AFTER_LOAD = new AtomicReference<>();
     private boolean advised;
 
     @BeforeEach
@@ -39,6 +41,12 @@ class SyncReplayTest extends SyncTestSupport {
         if (!advised) {
             AdviceWith.adviceWith(context, "replay-batch", a -> a.weaveById("settle-replay").before().process(ex -> {
                 Runnable hook = DURING_REPLAY.getAndSet(null);
+                if (hook != null) {
+                    hook.run();
+                }
+            }));
+            AdviceWith.adviceWith(context, "sync-pass", a -> a.weaveById("write-replays").before().process(ex -> {
+                Runnable hook = AFTER_LOAD.getAndSet(null);
                 if (hook != null) {
                     hook.run();
                 }
@@ -327,6 +335,43 @@ class SyncReplayTest extends SyncTestSupport {
             assertThat(config.get("call_agent_id").asText()).isEqualTo("c_old");
             assertThat(config.get("sms_agent_id").asText()).isEqualTo("s_new");
             assertThat(jsonOf(row, "field_versions").get("smsAgentId").asLong()).isEqualTo(newVersion.get());
+        }
+    }
+
+    /**
+     * The entry is loaded (and kept parsed for its settle, store/LocalStore#load); before it is written, a newer save
+     * of the same field is parked into it (both tables away): the settle must see the entry as it is on disk then,
+     * not as it was loaded. The newer value stays pending and reaches both tables on the next pass; nothing is lost.
+     */
+    @Test
+    void aSaveParkedBetweenTheLoadAndTheSettleIsKeptAndDrainsNext() {
+        String tenant = newTenant();
+        UUID user = newUser();
+        withTablesAway(() -> putQueued(tenant, user, "{\"callAgentId\":\"c_old\",\"smsAgentId\":\"s_old\"}"));
+        AtomicReference<Long> newVersion = new AtomicReference<>();
+        AFTER_LOAD.set(() -> withTablesAway(() -> newVersion.set(
+                putQueued(tenant, user, "{\"callAgentId\":\"c_new\"}").get("version").asLong())));
+
+        JsonNode pass = sync();
+
+        assertThat(AFTER_LOAD.get()).as("the save between load and settle happened").isNull();
+        assertThat(pass.get("changedDuringReplay").asInt()).as(pass.toString()).isEqualTo(1);
+        assertThat(pass.get("drained").asInt()).isZero();
+        JsonNode entry = localEntry(tenant, user).orElseThrow();
+        assertThat(entry.get("state").asText()).isEqualTo("pending");
+        assertThat(entry.get("fields").get("callAgentId").get("value").asText()).isEqualTo("c_new");
+        assertThat(entry.get("fields").get("callAgentId").get("version").asLong()).isEqualTo(newVersion.get());
+        assertThat(entry.get("pendingTargets").toString()).contains("user_profiles").contains("user_settings");
+
+        JsonNode next = sync();
+
+        assertThat(next.get("drained").asInt()).isEqualTo(1);
+        assertThat(localEntry(tenant, user)).isEmpty();
+        for (Map<String, Object> row : new Map[] {profileRow(user).orElseThrow(), settingsRow(user).orElseThrow()}) {
+            JsonNode config = jsonOf(row, row.containsKey("retell_config") ? "retell_config" : "encrypted_agent_config");
+            assertThat(config.get("call_agent_id").asText()).isEqualTo("c_new");
+            assertThat(config.get("sms_agent_id").asText()).isEqualTo("s_old");
+            assertThat(jsonOf(row, "field_versions").get("callAgentId").asLong()).isEqualTo(newVersion.get());
         }
     }
 
