@@ -45,7 +45,7 @@ class SyncReplayTest extends SyncTestSupport {
                     hook.run();
                 }
             }));
-            AdviceWith.adviceWith(context, "sync-pass", a -> a.weaveById("write-replays").before().process(ex -> {
+            AdviceWith.adviceWith(context, "replay-batch", a -> a.weaveById("write-replays").before().process(ex -> {
                 Runnable hook = AFTER_LOAD.getAndSet(null);
                 if (hook != null) {
                     hook.run();
