@@ -10,7 +10,7 @@ import dev.agentconfig.core.UserKey;
 
 /**
  * One sync pass while it runs: the entries that were due when it began (or why it was skipped), in
- * batches (route sync-pass's split: one transaction per batch on the jdbc transport), and what became of each. As soon as a replay finds the database out of reach the pass stops: the entries
+ * batches (route sync-pass's split, each batch to route replay-batch: one transaction per batch on the jdbc transport), and what became of each. As soon as a replay finds the database out of reach the pass stops: the entries
  * not yet replayed wait, untouched and not charged an attempt, for the next pass.
  *
  * The pass is skipped (null {@link #skipped()} when it runs) when the schema is not migrated or the

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class SyncReplayTest extends SyncTestSupport {
     /** Runs once, in route replay-batch just before step settle-replay takes the keys' locks (after the DB write). */
     private static final AtomicReference<Runnable> DURING_REPLAY = new AtomicReference<>();
-    /** Runs once, in route sync-pass's split just after step load-replays read the entries (before the DB write). */
+    /** Runs once, in route replay-batch just after step load-replays read the entries (before the DB write). */
     private static final AtomicReference<Runnable> AFTER_LOAD = new AtomicReference<>();
     private boolean advised;
 
