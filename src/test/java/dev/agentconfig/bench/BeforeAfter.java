@@ -94,7 +94,11 @@ final class BeforeAfter {
                 .append(" s per concurrency with the suite's HTTP client (Java HttpClient, keep-alive) to ").append(USERS)
                 .append(" users with fresh agent ids. Beside each HTTP run the naive client (the service's two statements ")
                 .append("in autocommit, one connection per client) on the same database. Figures are the runs' values, ")
-                .append("the ratio is HTTP PUT over the naive client of the same run.\n\n");
+                .append("the ratio is HTTP PUT over the naive client of the same run. Read that ratio, not the last ")
+                .append("column: the naive client itself moves between runs on this shared machine, and HEAD does per save ")
+                .append("what the before commit did not (the Idempotency-Key row in the save's transaction, the receipt ")
+                .append("and field history written by the trigger, the last-known copy on disk, the trace context), ")
+                .append("so after / before mixes the write path's change with those features' cost.\n\n");
         sb.append("| clients | before: HTTP PUT saves/s | p50 / p99 ms | naive client | ratio | after: HTTP PUT saves/s ")
                 .append("| p50 / p99 ms | naive client | ratio | after / before |\n");
         sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
