@@ -11,8 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -213,26 +211,7 @@ final class BeforeAfter {
         long v = version.incrementAndGet();
         String fv = "{\"callAgentId\":" + v + ",\"smsAgentId\":" + v + "}";
         String config = "{\"call_agent_id\":\"c" + seq + "\",\"sms_agent_id\":\"s" + seq + "\"}";
-        try (PreparedStatement ps = c.prepareStatement(profileSql)) {
-            ps.setString(1, user.toString());
-            ps.setString(2, "bench");
-            ps.setString(3, null);
-            ps.setString(4, config);
-            ps.setString(5, fv);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-            }
-        }
-        try (PreparedStatement ps = c.prepareStatement(settingsSql)) {
-            ps.setString(1, user.toString());
-            ps.setString(2, "bench");
-            ps.setString(3, config);
-            ps.setString(4, "{}");
-            ps.setString(5, fv);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-            }
-        }
+        BenchmarkSuite.twoStatements(c, profileSql, settingsSql, user, config, fv);
     }
 
     /** The commit's packaged jar, built once in a temporary worktree and kept under target/bench-jars. */

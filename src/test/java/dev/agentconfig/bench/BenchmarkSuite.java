@@ -264,26 +264,7 @@ class BenchmarkSuite extends ServiceTestSupport {
                 c.setAutoCommit(false);
             }
             try {
-                try (PreparedStatement ps = c.prepareStatement(profileSql)) {
-                    ps.setString(1, user.toString());
-                    ps.setString(2, "bench");
-                    ps.setString(3, null);
-                    ps.setString(4, config);
-                    ps.setString(5, fv);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        rs.next();
-                    }
-                }
-                try (PreparedStatement ps = c.prepareStatement(settingsSql)) {
-                    ps.setString(1, user.toString());
-                    ps.setString(2, "bench");
-                    ps.setString(3, config);
-                    ps.setString(4, "{}");
-                    ps.setString(5, fv);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        rs.next();
-                    }
-                }
+                twoStatements(c, profileSql, settingsSql, user, config, fv);
                 if (oneTransaction) {
                     c.commit();
                 }
@@ -1349,6 +1330,31 @@ class BenchmarkSuite extends ServiceTestSupport {
         try (var in = BenchmarkSuite.class.getResourceAsStream(resource)) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
                     .filter(l -> !l.strip().startsWith("--")).collect(Collectors.joining("\n")).strip();
+        }
+    }
+
+    /** One save's two statements (sql/upsert-profile.sql, sql/settings-rpc.sql) on {@code c}, as the naive client sends them. */
+    static void twoStatements(Connection c, String profileSql, String settingsSql, UUID user, String config, String fv)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(profileSql)) {
+            ps.setString(1, user.toString());
+            ps.setString(2, "bench");
+            ps.setString(3, null);
+            ps.setString(4, config);
+            ps.setString(5, fv);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement(settingsSql)) {
+            ps.setString(1, user.toString());
+            ps.setString(2, "bench");
+            ps.setString(3, config);
+            ps.setString(4, "{}");
+            ps.setString(5, fv);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+            }
         }
     }
 }

@@ -16,14 +16,7 @@ class ParkingCostKafka extends ParkingCost {
 
     @Override
     Properties parking() {
-        BROKER.createTopic(topic, PARTITIONS);
-        BROKER.createTopic(topic + ".dlq", 1);
-        Properties p = new Properties();
-        p.setProperty("agentconfig.kafka.bootstrap-servers", BROKER.bootstrapServers());
-        p.setProperty("agentconfig.kafka.saves-topic", KafkaBroker.unique("saves-unused"));
-        p.setProperty("agentconfig.parking", "kafka");
-        p.setProperty("agentconfig.kafka.parked-topic", topic);
-        p.setProperty("agentconfig.kafka.parked-group-id", group);
+        Properties p = BROKER.parkingOnKafka(topic, group, PARTITIONS);
         p.setProperty("agentconfig.kafka.parked-poll-timeout", "200");
         return p;
     }

@@ -35,14 +35,7 @@ class ParkedReadTest extends ServiceTestSupport {
 
     @Override
     protected Properties extraProperties() {
-        BROKER.createTopic(topic, 2);
-        BROKER.createTopic(topic + ".dlq", 1);
-        Properties p = new Properties();
-        p.setProperty("agentconfig.kafka.bootstrap-servers", BROKER.bootstrapServers());
-        p.setProperty("agentconfig.kafka.saves-topic", KafkaBroker.unique("saves-unused"));
-        p.setProperty("agentconfig.parking", "kafka");
-        p.setProperty("agentconfig.kafka.parked-topic", topic);
-        p.setProperty("agentconfig.kafka.parked-group-id", group);
+        Properties p = BROKER.parkingOnKafka(topic, group, 2);
         p.setProperty("agentconfig.kafka.session-timeout", "6000");
         // the view's bound raised above the production 500 ms: on a loaded CI machine its first round (the admin
         // client's connection, the topic's metadata) can take longer, and the read then honestly answers

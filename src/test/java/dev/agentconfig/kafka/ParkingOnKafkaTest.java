@@ -37,15 +37,7 @@ class ParkingOnKafkaTest extends ServiceTestSupport {
 
     @Override
     protected Properties extraProperties() {
-        BROKER.createTopic(topic, 2);
-        BROKER.createTopic(topic + ".dlq", 1);
-        Properties p = new Properties();
-        p.setProperty("agentconfig.kafka.bootstrap-servers", BROKER.bootstrapServers());
-        // the front door's topic is not created: this class is about parking
-        p.setProperty("agentconfig.kafka.saves-topic", KafkaBroker.unique("saves-unused"));
-        p.setProperty("agentconfig.parking", "kafka");
-        p.setProperty("agentconfig.kafka.parked-topic", topic);
-        p.setProperty("agentconfig.kafka.parked-group-id", group);
+        Properties p = BROKER.parkingOnKafka(topic, group, 2);
         p.setProperty("agentconfig.kafka.session-timeout", "6000");
         p.setProperty("agentconfig.kafka.parked-poll-timeout", "200");
         p.setProperty("agentconfig.sync.backoff-base", "200ms");

@@ -128,6 +128,23 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
+    /**
+     * A service parking on this broker (agentconfig.parking=kafka): the parking topic (with {@code partitions}) and
+     * its dead-letter topic created, the drain group named, the front door's saves topic left uncreated (unused).
+     * The class's own keys go on top of these.
+     */
+    public Properties parkingOnKafka(String parkedTopic, String group, int partitions) {
+        createTopic(parkedTopic, partitions);
+        createTopic(parkedTopic + ".dlq", 1);
+        Properties p = new Properties();
+        p.setProperty("agentconfig.kafka.bootstrap-servers", bootstrapServers());
+        p.setProperty("agentconfig.kafka.saves-topic", unique("saves-unused"));
+        p.setProperty("agentconfig.parking", "kafka");
+        p.setProperty("agentconfig.kafka.parked-topic", parkedTopic);
+        p.setProperty("agentconfig.kafka.parked-group-id", group);
+        return p;
+    }
+
     /** Sends one record and waits for the broker's acknowledgement; timestamp null: the producer's clock. */
     public RecordMetadata send(String topic, String key, String value, Long timestamp) {
         try {
