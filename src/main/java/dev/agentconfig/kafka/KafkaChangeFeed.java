@@ -16,7 +16,6 @@ import dev.agentconfig.json.Json;
 import dev.agentconfig.observe.Tracing;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Service;
-import org.apache.camel.component.kafka.KafkaComponent;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -91,21 +90,12 @@ public final class KafkaChangeFeed implements ChangeFeed, Service {
     @Override
     public void start() {
         // the connection settings of camel-kafka (camel.component.kafka.*: security, SASL, TLS), plus ours
-        Properties props = context.getComponent("kafka", KafkaComponent.class).getConfiguration().copy()
-                .createProducerProperties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers().orElseThrow());
+        Properties props = KafkaConnection.producer(context, settings.bootstrapServers().orElseThrow());
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "agentconfig-change-feed");
         props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
-        ClassLoader before = Thread.currentThread().getContextClassLoader();
-        try {
-            // Kafka loads its classes through the context class loader
-            Thread.currentThread().setContextClassLoader(KafkaProducer.class.getClassLoader());
-            producer = new KafkaProducer<>(props);
-        } finally {
-            Thread.currentThread().setContextClassLoader(before);
-        }
+        producer = KafkaConnection.create(() -> new KafkaProducer<>(props));
         running = true;
         worker = context.getExecutorServiceManager().newSingleThreadExecutor(this, "kafka-change-feed");
         worker.execute(this::drain);

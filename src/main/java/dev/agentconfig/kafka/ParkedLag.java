@@ -13,7 +13,6 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.Service;
-import org.apache.camel.component.kafka.KafkaComponent;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -100,27 +99,12 @@ public final class ParkedLag implements Service {
 
     @Override
     public void start() {
-        // the connection settings of camel-kafka (security, SASL, TLS) as the producer has them
-        Properties producer = context.getComponent("kafka", KafkaComponent.class).getConfiguration().copy()
-                .createProducerProperties();
-        Properties props = new Properties();
-        producer.forEach((k, v) -> {
-            String key = String.valueOf(k);
-            if (key.startsWith("security.") || key.startsWith("sasl.") || key.startsWith("ssl.")) {
-                props.put(key, v);
-            }
-        });
-        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        // the connection settings of camel-kafka (camel.component.kafka.*: security, SASL, TLS), plus ours
+        Properties props = KafkaConnection.admin(context, bootstrapServers);
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, "agentconfig-parked-lag");
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(CALL_BOUND.toMillis()));
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(CALL_BOUND.toMillis()));
-        ClassLoader before = Thread.currentThread().getContextClassLoader();
-        try {
-            Thread.currentThread().setContextClassLoader(Admin.class.getClassLoader());
-            admin = Admin.create(props);
-        } finally {
-            Thread.currentThread().setContextClassLoader(before);
-        }
+        admin = KafkaConnection.create(() -> Admin.create(props));
         worker = context.getExecutorServiceManager().newSingleThreadExecutor(this, "parked-lag");
     }
 

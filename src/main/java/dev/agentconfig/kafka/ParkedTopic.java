@@ -13,7 +13,6 @@ import dev.agentconfig.core.PendingEntry;
 import dev.agentconfig.save.SharedParking;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Service;
-import org.apache.camel.component.kafka.KafkaComponent;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -117,9 +116,7 @@ public final class ParkedTopic implements SharedParking, Service {
     @Override
     public void start() {
         // the connection settings of camel-kafka (camel.component.kafka.*: security, SASL, TLS), plus ours
-        Properties props = context.getComponent("kafka", KafkaComponent.class).getConfiguration().copy()
-                .createProducerProperties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties props = KafkaConnection.producer(context, bootstrapServers);
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "agentconfig-parking");
@@ -131,14 +128,7 @@ public final class ParkedTopic implements SharedParking, Service {
         props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, bound);
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, bound);
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, bound);
-        ClassLoader before = Thread.currentThread().getContextClassLoader();
-        try {
-            // Kafka loads its classes through the context class loader
-            Thread.currentThread().setContextClassLoader(KafkaProducer.class.getClassLoader());
-            producer = new KafkaProducer<>(props);
-        } finally {
-            Thread.currentThread().setContextClassLoader(before);
-        }
+        producer = KafkaConnection.create(() -> new KafkaProducer<>(props));
     }
 
     @Override

@@ -25,7 +25,6 @@ import dev.agentconfig.core.UserKey;
 import dev.agentconfig.read.ParkedSaves;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Service;
-import org.apache.camel.component.kafka.KafkaComponent;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -184,11 +183,7 @@ public final class ParkedView implements ParkedSaves, Service {
     @Override
     public void start() {
         // the connection settings of camel-kafka (camel.component.kafka.*: security, SASL, TLS), plus ours
-        Properties base = context.getComponent("kafka", KafkaComponent.class).getConfiguration().copy()
-                .createConsumerProperties();
-        base.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        Properties props = new Properties();
-        props.putAll(base);
+        Properties props = KafkaConnection.consumer(context, bootstrapServers);
         props.remove(ConsumerConfig.GROUP_ID_CONFIG); // in no group: it never joins nor commits
         props.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -197,24 +192,12 @@ public final class ParkedView implements ParkedSaves, Service {
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "agentconfig-parked-view");
         props.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(API_TIMEOUT.toMillis()));
-        Properties adminProps = new Properties();
-        base.forEach((k, v) -> {
-            if (AdminClientConfig.configNames().contains(String.valueOf(k))) {
-                adminProps.put(k, v);
-            }
-        });
+        Properties adminProps = KafkaConnection.admin(context, bootstrapServers);
         adminProps.put(AdminClientConfig.CLIENT_ID_CONFIG, "agentconfig-parked-view-admin");
         adminProps.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(API_TIMEOUT.toMillis()));
         adminProps.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Long.toString(API_TIMEOUT.toMillis()));
-        ClassLoader before = Thread.currentThread().getContextClassLoader();
-        try {
-            // Kafka loads its classes through the context class loader
-            Thread.currentThread().setContextClassLoader(KafkaConsumer.class.getClassLoader());
-            consumer = new KafkaConsumer<>(props);
-            admin = Admin.create(adminProps);
-        } finally {
-            Thread.currentThread().setContextClassLoader(before);
-        }
+        consumer = KafkaConnection.create(() -> new KafkaConsumer<>(props));
+        admin = KafkaConnection.create(() -> Admin.create(adminProps));
         running = true;
         worker = context.getExecutorServiceManager().newSingleThreadExecutor(this, "kafka-parked-view");
         worker.execute(this::run);
